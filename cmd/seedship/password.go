@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"golang.org/x/term"
+)
+
+var errNoPassword = errors.New("no repository password: set SEEDSHIP_PASSWORD or SEEDSHIP_PASSWORD_FILE, pass --password-file FILE, or run on a terminal to be asked")
+
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+
+// password returns the repository password from the environment, the
+// password file, or a terminal prompt (asked twice when confirm is set).
+func password(e env, g *globals, prompt string, confirm bool) ([]byte, error) {
+	file := g.passwordFile
+	if file == "" {
+		file = e.getenv("SEEDSHIP_PASSWORD_FILE")
+	}
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("read password file: %w", err)
+		}
+		pw := strings.TrimRight(string(b), "\r\n")
+		if pw == "" {
+			return nil, fmt.Errorf("password file %s is empty", file)
+		}
+		return []byte(pw), nil
+	}
+	if pw := e.getenv("SEEDSHIP_PASSWORD"); pw != "" {
+		return []byte(pw), nil
+	}
+	if !e.terminal {
+		return nil, errNoPassword
+	}
+	return promptPassword(e, prompt, confirm)
+}
+
+func promptPassword(e env, prompt string, confirm bool) ([]byte, error) {
+	read := func(p string) ([]byte, error) {
+		fmt.Fprint(e.stderr, p)
+		defer fmt.Fprintln(e.stderr)
+		if f, ok := e.stdin.(*os.File); ok && isTerminal(f) {
+			return term.ReadPassword(int(f.Fd()))
+		}
+		line, err := bufio.NewReader(e.stdin).ReadString('\n')
+		return []byte(strings.TrimRight(line, "\r\n")), err
+	}
+	pw, err := read(prompt)
+	if err != nil {
+		return nil, fmt.Errorf("read password: %w", err)
+	}
+	if len(pw) == 0 {
+		return nil, errors.New("empty password")
+	}
+	if confirm {
+		again, err := read("enter the password again: ")
+		if err != nil {
+			return nil, fmt.Errorf("read password: %w", err)
+		}
+		if string(again) != string(pw) {
+			return nil, errors.New("the passwords do not match")
+		}
+	}
+	return pw, nil
+}
