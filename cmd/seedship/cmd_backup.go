@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -132,15 +131,10 @@ func findParent(ctx context.Context, r *repo.Repository, host string, args []str
 	if host == "" {
 		host, _ = os.Hostname()
 	}
-	paths := make([]string, 0, len(args))
-	for _, p := range args {
-		abs, err := filepath.Abs(p)
-		if err != nil {
-			return nil, err
-		}
-		paths = append(paths, abs)
+	paths, err := archiver.CleanPaths(args)
+	if err != nil {
+		return nil, err
 	}
-	slices.Sort(paths)
 	snaps, err := r.Snapshots(ctx)
 	if err != nil {
 		return nil, err

@@ -18,7 +18,7 @@
 //
 // Lengths of up to 2^23-2 bytes (8 MiB; chunks are at most 4 MiB) fit the
 // record. A larger length or rawLength (big trees: the pack format allows
-// 16 MiB) is stored as 2^23-1 in both fields, with the real values in a small
+// 64 MiB) is stored as 2^23-1 in both fields, with the real values in a small
 // overflow map keyed by (pack number, offset). So every valid pack.Blob is
 // represented exactly; no limit is silently exceeded.
 //

@@ -17,7 +17,7 @@
 //	     0     1  type       0 = data, 1 = tree
 //	     1     1  flags      bit 0 = compressed (zstd); other bits must be 0
 //	     2     4  length     stored length in the pack, uint32 LE, >= 28
-//	     6     4  rawLength  plaintext length, uint32 LE, <= 16 MiB
+//	     6     4  rawLength  plaintext length, uint32 LE, <= 64 MiB
 //	    10    32  id         blob ID
 //
 // Offsets are not stored: blob i starts where blob i-1 ends, blob 0 at 0,

@@ -24,7 +24,7 @@ const (
 	Overhead = 28
 	// MaxRawLength bounds a blob's plaintext length (and thus a tree's
 	// encoded size and a chunk's size).
-	MaxRawLength = 16 << 20
+	MaxRawLength = 64 << 20
 	// MinHeaderSize is the sealed size of a header with no entries.
 	MinHeaderSize = Overhead + VersionSize
 	// MinSize is the size of the smallest valid pack: no blobs, empty header.

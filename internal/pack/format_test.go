@@ -52,7 +52,7 @@ func TestDecodeHeaderErrors(t *testing.T) {
 		{"flag bit 7", func(h []byte) []byte { entry(h, 2)[entryFlags] = 0x81; return h }, "entry 2: blob 2e7d2c03: unknown flags 0x81"},
 		{"length 0", func(h []byte) []byte { put32(entry(h, 0)[entryLength:], 0); return h }, "length 0 is below the sealing overhead 28"},
 		{"length 27", func(h []byte) []byte { put32(entry(h, 2)[entryLength:], 27); return h }, "length 27 is below"},
-		{"rawLength", func(h []byte) []byte { put32(entry(h, 1)[entryRawLength:], MaxRawLength+1); return h }, "raw length 16777217 exceeds the limit 16777216"},
+		{"rawLength", func(h []byte) []byte { put32(entry(h, 1)[entryRawLength:], MaxRawLength+1); return h }, "raw length 67108865 exceeds the limit 67108864"},
 		{"beyond 4 GiB", func(h []byte) []byte {
 			put32(entry(h, 0)[entryLength:], 1<<31)
 			put32(entry(h, 1)[entryLength:], 1<<31)

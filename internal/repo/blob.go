@@ -14,9 +14,10 @@ import (
 	"github.com/seedship/seedship/internal/store"
 )
 
-// maxRawLength bounds a blob's plaintext: chunks are at most 4 MiB, trees
-// are split by the archiver long before this.
-const maxRawLength = 16 << 20
+// maxRawLength bounds a blob's plaintext: chunks are at most 4 MiB; a tree
+// (one directory's listing, about 400 bytes an entry) may reach the pack
+// format's limit, about 170,000 entries.
+const maxRawLength = pack.MaxRawLength
 
 // Errors about blobs.
 var (
@@ -152,6 +153,10 @@ func (r *Repository) Flush(ctx context.Context) error {
 	return r.writeIndex(ctx)
 }
 
+// maxUploads is how many full packs may be uploading at once; each holds
+// its pack in memory.
+const maxUploads = 2
+
 type blobKey struct {
 	t  pack.BlobType
 	id oid.ID
@@ -166,12 +171,13 @@ type packer struct {
 	open     [2]*pack.Writer
 	inflight map[blobKey]struct{}
 	uploads  chan struct{} // bounds packs held in memory while uploading
-	bufs     sync.Pool     // pack buffers
-	scratch  sync.Pool     // blob encoding buffers
+	bufs     chan []byte   // free pack buffers, kept across GCs
+	scratch  chan []byte   // free blob encoding buffers
 }
 
 func newPacker(r *Repository) *packer {
-	return &packer{r: r, inflight: make(map[blobKey]struct{}), uploads: make(chan struct{}, 2)}
+	return &packer{r: r, inflight: make(map[blobKey]struct{}), uploads: make(chan struct{}, maxUploads),
+		bufs: make(chan []byte, maxUploads+1), scratch: make(chan []byte, 8)}
 }
 
 // reserve reports whether the caller should store the blob: it is neither
@@ -197,15 +203,21 @@ func (p *packer) release(t pack.BlobType, id oid.ID) {
 }
 
 func (p *packer) getScratch() []byte {
-	if b, ok := p.scratch.Get().(*[]byte); ok {
-		return (*b)[:0]
+	select {
+	case b := <-p.scratch:
+		return b[:0]
+	default:
+		return make([]byte, 0, 4<<20+4096)
 	}
-	return make([]byte, 0, 4<<20+4096)
 }
 
 func (p *packer) putScratch(b []byte) {
-	if cap(b) >= 4<<20 {
-		p.scratch.Put(&b)
+	if cap(b) < 4<<20 {
+		return
+	}
+	select {
+	case p.scratch <- b:
+	default:
 	}
 }
 
@@ -233,11 +245,22 @@ func (p *packer) add(ctx context.Context, t pack.BlobType, id oid.ID, stored []b
 	return p.upload(ctx, w)
 }
 
+// getBuf returns a pack buffer large enough for a full pack, so appending
+// never reallocates.
 func (p *packer) getBuf() []byte {
-	if b, ok := p.bufs.Get().(*[]byte); ok {
-		return (*b)[:0]
+	select {
+	case b := <-p.bufs:
+		return b[:0]
+	default:
+		return make([]byte, 0, p.r.opts.PackSize+5<<20)
 	}
-	return nil
+}
+
+func (p *packer) putBuf(b []byte) {
+	select {
+	case p.bufs <- b[:0]:
+	default:
+	}
 }
 
 // upload finishes w, stores it, and adds its blobs to the index.
@@ -262,8 +285,7 @@ func (p *packer) upload(ctx context.Context, w *pack.Writer) error {
 		delete(p.inflight, blobKey{b.Type, b.ID})
 	}
 	p.mu.Unlock()
-	data = data[:0]
-	p.bufs.Put(&data)
+	p.putBuf(data)
 	return p.r.maybeWriteIndex(ctx)
 }
 
