@@ -225,14 +225,15 @@ func (d dataset) change(frac float64, round int) (int64, error) {
 		if err != nil {
 			return changed, err
 		}
-		w := bufio.NewWriter(f)
-		for j := 0; j < 20000; j++ {
+		cw := &countWriter{w: f}
+		w := bufio.NewWriter(cw)
+		for j := 0; cw.n+int64(w.Buffered()) < min(budget/2-changed, 1<<20); j++ {
 			logLine(r, w, j)
 		}
-		changed += int64(w.Buffered())
 		if err := w.Flush(); err != nil {
 			return changed, err
 		}
+		changed += cw.n
 		f.Close()
 	}
 	buf := make([]byte, 16<<10)

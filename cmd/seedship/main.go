@@ -36,7 +36,10 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	e := env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, terminal: isTerminal(os.Stdin) && isTerminal(os.Stderr)}
-	os.Exit(run(ctx, e, os.Args[1:]))
+	stopProfile := startProfile(os.Getenv("SEEDSHIP_CPUPROFILE"))
+	code := run(ctx, e, os.Args[1:])
+	stopProfile()
+	os.Exit(code)
 }
 
 // exitError carries an exit code other than 1 out of a command.
