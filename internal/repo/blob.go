@@ -113,7 +113,8 @@ func (r *Repository) ReadStored(ctx context.Context, e index.Entry, dst []byte) 
 }
 
 // DecodeBlob decrypts and decompresses the stored bytes of the blob e,
-// appending the plaintext to dst[:0].
+// appending the plaintext to dst[:0]. It decrypts in place, overwriting
+// stored; for an uncompressed blob dst may be stored[:0].
 func (r *Repository) DecodeBlob(e index.Entry, stored, dst []byte) ([]byte, error) {
 	if e.RawLength > maxRawLength {
 		return nil, fmt.Errorf("blob %s: %w: raw length %d", e.ID.Short(), ErrCorrupt, e.RawLength)
@@ -125,7 +126,7 @@ func (r *Repository) DecodeBlob(e index.Entry, stored, dst []byte) ([]byte, erro
 		}
 		return r.checkLen(e, plain)
 	}
-	comp, err := r.key.Open(nil, stored, e.ID[:])
+	comp, err := r.key.Open(stored[:0], stored, e.ID[:])
 	if err != nil {
 		return nil, fmt.Errorf("blob %s in pack %s: %w", e.ID.Short(), e.Pack.Short(), err)
 	}
