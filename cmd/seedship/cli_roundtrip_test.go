@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/seedship/seedship/internal/treetest"
 )
 
@@ -41,17 +43,21 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 		t.Errorf("restore output lacks a summary:\n%s", r)
 	}
 	treetest.Equal(t, want, treetest.Scan(t, restoredRoot(target, src)))
+	srcBlocks := allocated(t, filepath.Join(src, treetest.SparseName))
+	if got := allocated(t, filepath.Join(restoredRoot(target, src), treetest.SparseName)); got > 2*srcBlocks+(64<<10) {
+		t.Errorf("restored sparse file allocates %d bytes, the original %d", got, srcBlocks)
+	}
 
 	t.Run("verify", func(t *testing.T) {
-		c.t = t
+		c := c.on(t)
 		r := c.ok("restore", "latest", "--verify", "--target", t.TempDir())
 		if !strings.Contains(r.stdout, "0 mismatched") {
 			t.Errorf("restore --verify output lacks \"0 mismatched\":\n%s", r)
 		}
 	})
-	t.Run("ls", func(t *testing.T) { c.t = t; testLs(t, c, src) })
+	t.Run("ls", func(t *testing.T) { testLs(t, c.on(t), src) })
 	t.Run("dump", func(t *testing.T) {
-		c.t = t
+		c := c.on(t)
 		for _, rel := range []string{"README.txt", "data/big.bin", treetest.SparseName, treetest.OddName, "empty.txt"} {
 			d := c.ok("dump", "latest", filepath.Join(src, rel))
 			content, err := os.ReadFile(filepath.Join(src, rel))
@@ -64,7 +70,7 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 		}
 	})
 	t.Run("check", func(t *testing.T) {
-		c.t = t
+		c := c.on(t)
 		for _, args := range [][]string{{"check"}, {"check", "--read-data"}, {"check", "--read-data-subset", "50%"}} {
 			r := c.ok(args...)
 			if !strings.Contains(r.stdout, "no errors were found") {
@@ -72,6 +78,16 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 			}
 		}
 	})
+}
+
+// allocated returns the bytes allocated to a file (st_blocks * 512).
+func allocated(t *testing.T, p string) int64 {
+	t.Helper()
+	var st unix.Stat_t
+	if err := unix.Stat(p, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Blocks * 512
 }
 
 func testLs(t *testing.T, c *cli, src string) {
@@ -171,6 +187,25 @@ func TestIncrementalBackup(t *testing.T) {
 	treetest.Equal(t, want, treetest.Scan(t, restoredRoot(target, src)))
 }
 
+// TestRelativePaths backs up "." and then the same directory by its
+// absolute path: both name the same snapshot path, so the second backup
+// finds the first as its parent.
+func TestRelativePaths(t *testing.T) {
+	c := newCLI(t)
+	c.initRepo()
+	src := t.TempDir()
+	treetest.Build(t, src, treetest.Options{Seed: 7, Small: 3})
+	t.Chdir(src)
+	first := c.backupJSON(".")
+	second := c.backupJSON(src + "/")
+	if second.Summary.FilesUnmodified != first.Summary.FilesNew || second.Summary.DataAdded != 0 {
+		t.Errorf("backup of %s/ after backup of \".\" there: %+v, want every file unmodified", src, second.Summary)
+	}
+	if snaps := c.snapshots(); snaps[1].Parent != first.SnapshotID || snaps[0].Paths[0] != src {
+		t.Errorf("snapshots = %+v, want paths [%s] and the first as parent of the second", snaps, src)
+	}
+}
+
 // TestStdinBackup backs up standard input under a file name and dumps it.
 func TestStdinBackup(t *testing.T) {
 	c := newCLI(t)
@@ -202,6 +237,7 @@ func TestStdinBackup(t *testing.T) {
 		t.Errorf("dump of the nested stdin file = %q, want %q", d.stdout, "nested\n")
 	}
 	c.fail(exitFailure, []string{"--stdin"}, "backup", "--stdin", "/etc")
+	c.fail(exitFailure, []string{"stdin file name", "a/../b"}, "backup", "--stdin", "--stdin-filename", "a/../b")
 }
 
 // TestExcludes checks --exclude, --exclude-file and --exclude-if-present.

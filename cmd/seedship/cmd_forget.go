@@ -85,10 +85,10 @@ func runForget(ctx context.Context, e env, r *repo.Repository, p forget.Policy, 
 	} else {
 		printf(e.stdout, "policy: %s\n", p)
 		for _, s := range keep {
-			printf(e.stdout, "keep   %s %s %s %s (%s)\n", s.ID.Short(), s.Time.Local().Format(time.DateTime), s.Hostname, strings.Join(s.Paths, " "), strings.Join(reasons[s.ID], ", "))
+			printf(e.stdout, "keep   %s %s %s %s (%s)\n", s.ID.Short(), s.Time.Local().Format(time.DateTime), quotePath(s.Hostname), quotePaths(s.Paths), strings.Join(reasons[s.ID], ", "))
 		}
 		for _, s := range remove {
-			printf(e.stdout, "remove %s %s %s %s\n", s.ID.Short(), s.Time.Local().Format(time.DateTime), s.Hostname, strings.Join(s.Paths, " "))
+			printf(e.stdout, "remove %s %s %s %s\n", s.ID.Short(), s.Time.Local().Format(time.DateTime), quotePath(s.Hostname), quotePaths(s.Paths))
 		}
 	}
 	if dryRun {

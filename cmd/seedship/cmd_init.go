@@ -43,9 +43,10 @@ func newInitCmd(e env, g *globals) *cobra.Command {
 
 func newVersionCmd(e env) *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Args:  cobra.NoArgs,
+		Use:     "version",
+		Short:   "Print the version",
+		Example: "  seedship version",
+		Args:    cobra.NoArgs,
 		Run: func(*cobra.Command, []string) {
 			printf(e.stdout, "seedship %s (repository format %d)\n", version, repo.FormatVersion)
 		},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -10,6 +11,8 @@ import (
 	"github.com/seedship/seedship/internal/oid"
 	"github.com/seedship/seedship/internal/repo"
 )
+
+var errNoNewPassword = errors.New("no new password: pass --new-password-file FILE, set SEEDSHIP_NEW_PASSWORD, or run on a terminal to be asked")
 
 func newKeyCmd(e env, g *globals) *cobra.Command {
 	var newPasswordFile string
@@ -29,7 +32,7 @@ func newKeyCmd(e env, g *globals) *cobra.Command {
 			}
 			return e.getenv(k)
 		}
-		return password(ne, &globals{passwordFile: newPasswordFile}, "enter the new password: ", true)
+		return password(ne, &globals{passwordFile: newPasswordFile, noPassword: errNoNewPassword}, "enter the new password: ", true)
 	}
 	cmd := &cobra.Command{
 		Use:   "key",
@@ -45,6 +48,7 @@ does not re-encrypt anything; removing one makes it useless.`,
 	cmd.AddCommand(
 		&cobra.Command{
 			Use: "list", Short: "List the key files", Args: cobra.NoArgs,
+			Example: "  seedship key list --repo /srv/backup",
 			RunE: func(c *cobra.Command, _ []string) error {
 				r, err := openRepo(c.Context(), e, g)
 				if err != nil {
@@ -68,6 +72,7 @@ does not re-encrypt anything; removing one makes it useless.`,
 		},
 		&cobra.Command{
 			Use: "add", Short: "Add a password", Args: cobra.NoArgs,
+			Example: "  seedship key add --repo /srv/backup --new-password-file /root/second-password\n  SEEDSHIP_NEW_PASSWORD=... seedship key add --repo /srv/backup",
 			RunE: func(c *cobra.Command, _ []string) error {
 				r, err := openRepo(c.Context(), e, g)
 				if err != nil {
@@ -87,6 +92,7 @@ does not re-encrypt anything; removing one makes it useless.`,
 		},
 		&cobra.Command{
 			Use: "remove ID", Short: "Remove a password (not the one in use)", Args: cobra.ExactArgs(1),
+			Example: "  seedship key remove --repo /srv/backup 3fa9c1d2",
 			RunE: func(c *cobra.Command, args []string) error {
 				r, err := openRepo(c.Context(), e, g)
 				if err != nil {
@@ -105,6 +111,7 @@ does not re-encrypt anything; removing one makes it useless.`,
 		},
 		&cobra.Command{
 			Use: "passwd", Short: "Change the password in use", Args: cobra.NoArgs,
+			Example: "  seedship key passwd --repo /srv/backup",
 			RunE: func(c *cobra.Command, _ []string) error {
 				r, err := openRepo(c.Context(), e, g)
 				if err != nil {

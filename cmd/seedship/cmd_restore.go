@@ -50,7 +50,7 @@ symlinks; sparse files stay sparse. Paths keep their absolute form below DIR
 			prog.done()
 			if asJSON {
 				json.NewEncoder(e.stdout).Encode(map[string]any{"message_type": "summary", "snapshot": snap.ID.String(), "target": target, "result": res, "error": errString(err)})
-			} else if !g.quiet || err != nil {
+			} else if !g.quiet && err == nil {
 				printf(e.stdout, "restored snapshot %s to %s: %d files, %d folders, %d links, %s", snap.ID.Short(), target, res.Files, res.Dirs, res.Symlinks+res.HardLinks, formatBytes(res.Bytes))
 				if verify {
 					printf(e.stdout, "; %d verified, %d mismatched", res.Verified, len(res.Mismatches))
@@ -160,4 +160,3 @@ func newDumpCmd(e env, g *globals) *cobra.Command {
 		},
 	}
 }
-

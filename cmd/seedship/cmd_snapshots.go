@@ -3,8 +3,10 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -13,16 +15,19 @@ import (
 
 // snapshotJSON is the --json form of a snapshot.
 type snapshotJSON struct {
-	ID      string            `json:"id"`
-	ShortID string            `json:"short_id"`
-	Time    string            `json:"time"`
-	Host    string            `json:"hostname"`
-	User    string            `json:"username,omitempty"`
-	Paths   []string          `json:"paths"`
-	Tags    []string          `json:"tags,omitempty"`
-	Tree    string            `json:"tree"`
-	Parent  string            `json:"parent,omitempty"`
-	Summary *snapshot.Summary `json:"summary,omitempty"`
+	ID      string   `json:"id"`
+	ShortID string   `json:"short_id"`
+	Time    string   `json:"time"`
+	Host    string   `json:"hostname"`
+	User    string   `json:"username,omitempty"`
+	Paths   []string `json:"paths"`
+	// PathsRaw holds the exact bytes of every path (base64) when one of
+	// them is not valid UTF-8, which JSON strings cannot carry.
+	PathsRaw [][]byte          `json:"paths_raw,omitempty"`
+	Tags     []string          `json:"tags,omitempty"`
+	Tree     string            `json:"tree"`
+	Parent   string            `json:"parent,omitempty"`
+	Summary  *snapshot.Summary `json:"summary,omitempty"`
 }
 
 func toJSON(s *snapshot.Snapshot) snapshotJSON {
@@ -31,7 +36,37 @@ func toJSON(s *snapshot.Snapshot) snapshotJSON {
 	if s.Parent != nil {
 		j.Parent = s.Parent.String()
 	}
+	if !slices.ContainsFunc(s.Paths, func(p string) bool { return !utf8.ValidString(p) }) {
+		return j
+	}
+	for _, p := range s.Paths {
+		j.PathsRaw = append(j.PathsRaw, []byte(p))
+	}
 	return j
+}
+
+// UnmarshalJSON restores exact paths from paths_raw.
+func (j *snapshotJSON) UnmarshalJSON(b []byte) error {
+	type plain snapshotJSON
+	if err := json.Unmarshal(b, (*plain)(j)); err != nil {
+		return err
+	}
+	if len(j.PathsRaw) > 0 {
+		j.Paths = j.Paths[:0]
+		for _, p := range j.PathsRaw {
+			j.Paths = append(j.Paths, string(p))
+		}
+	}
+	return nil
+}
+
+// quotePaths joins paths for a one-line table cell.
+func quotePaths(paths []string) string {
+	q := make([]string, len(paths))
+	for i, p := range paths {
+		q[i] = quotePath(p)
+	}
+	return strings.Join(q, " ")
 }
 
 func newSnapshotsCmd(e env, g *globals) *cobra.Command {
@@ -67,7 +102,7 @@ func newSnapshotsCmd(e env, g *globals) *cobra.Command {
 				if s.Summary != nil {
 					size = formatBytes(int64(s.Summary.BytesProcessed))
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID.Short(), s.Time.Local().Format("2006-01-02 15:04:05"), s.Hostname, strings.Join(s.Paths, " "), size)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID.Short(), s.Time.Local().Format("2006-01-02 15:04:05"), quotePath(s.Hostname), quotePaths(s.Paths), size)
 			}
 			if err := tw.Flush(); err != nil {
 				return err

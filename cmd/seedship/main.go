@@ -79,6 +79,7 @@ type globals struct {
 	passwordFile string
 	quiet        bool
 	verbose      bool
+	noPassword   error // returned when no password can be had; default errNoPassword
 }
 
 func newRootCmd(e env) *cobra.Command {
@@ -92,6 +93,10 @@ container, an S3 bucket, or a seedship vault.
 
 The repository comes from --repo or SEEDSHIP_REPO; the password from
 SEEDSHIP_PASSWORD, --password-file, or a prompt on a terminal.`,
+		Example: `  seedship init --repo /srv/backup
+  seedship backup --repo /srv/backup /home /etc
+  seedship restore --repo /srv/backup latest --target /tmp/restore
+  go run ./cmd/seedship quickstart`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 
 	"github.com/seedship/seedship/internal/crypto"
 	"github.com/seedship/seedship/internal/repo"
 	"github.com/seedship/seedship/internal/store"
+	"github.com/seedship/seedship/internal/store/location"
+	"github.com/seedship/seedship/internal/store/retry"
 )
 
 // testKDFEnv, when "1", makes new keys use a trivially cheap KDF. It exists
@@ -49,11 +52,30 @@ func openStore(ctx context.Context, e env, g *globals, create bool) (store.Store
 	if err != nil {
 		return nil, "", err
 	}
-	st, err := openLocation(ctx, loc, create)
+	st, err := openLocation(ctx, e, g, loc, create)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, loc, fmt.Errorf("repository %s does not exist: check --repo, or create it with \"seedship init --repo %s\"", loc, loc)
+	}
 	if err != nil {
 		return nil, loc, fmt.Errorf("repository %s: %w", loc, err)
 	}
 	return st, loc, nil
+}
+
+// openLocation assembles the store stack for a location: the backend, and
+// above it retries of transient failures for backends that do not retry
+// themselves. The Azure and S3 backends retry inside, where they can
+// rewind request bodies; a local disk's errors are not transient.
+func openLocation(ctx context.Context, e env, g *globals, loc string, create bool) (store.Store, error) {
+	st, err := location.Open(ctx, loc, create)
+	if err != nil {
+		return nil, err
+	}
+	switch kind, _, _ := location.Parse(loc); kind {
+	case location.Local, location.Azure, location.S3:
+		return st, nil
+	}
+	return retry.New(st, retry.Options{Logger: logger(e, g)}), nil
 }
 
 // openRepo opens the repository with its password and loads the index.

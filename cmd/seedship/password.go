@@ -10,6 +10,7 @@ import (
 	"golang.org/x/term"
 )
 
+// errNoPassword is the default hint when no password can be had.
 var errNoPassword = errors.New("no repository password: set SEEDSHIP_PASSWORD or SEEDSHIP_PASSWORD_FILE, pass --password-file FILE, or run on a terminal to be asked")
 
 func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
@@ -36,6 +37,9 @@ func password(e env, g *globals, prompt string, confirm bool) ([]byte, error) {
 		return []byte(pw), nil
 	}
 	if !e.terminal {
+		if g.noPassword != nil {
+			return nil, g.noPassword
+		}
 		return nil, errNoPassword
 	}
 	return promptPassword(e, prompt, confirm)

@@ -49,7 +49,6 @@ func (r *Repository) SaveBlob(ctx context.Context, t pack.BlobType, plain []byte
 	err := r.packs.add(ctx, t, id, stored, uint32(len(plain)), compressed)
 	r.packs.putScratch(stored)
 	if err != nil {
-		r.packs.release(t, id)
 		return oid.ID{}, false, err
 	}
 	return id, true, nil
@@ -226,6 +225,7 @@ func (p *packer) putScratch(b []byte) {
 // pack when it is full.
 func (p *packer) add(ctx context.Context, t pack.BlobType, id oid.ID, stored []byte, raw uint32, compressed bool) error {
 	if int(t) >= len(p.open) {
+		p.release(t, id)
 		return fmt.Errorf("unknown blob type %d", t)
 	}
 	p.mu.Lock()
@@ -264,15 +264,24 @@ func (p *packer) putBuf(b []byte) {
 	}
 }
 
-// upload finishes w, stores it, and adds its blobs to the index.
+// upload finishes w, stores it, and adds its blobs to the index. Whatever
+// happens, its blobs stop being in flight: indexed on success, forgotten
+// on failure so that a later SaveBlob stores them again.
 func (p *packer) upload(ctx context.Context, w *pack.Writer) error {
+	data, id, blobs := w.Finish(p.r.key)
+	defer func() {
+		p.mu.Lock()
+		for _, b := range blobs {
+			delete(p.inflight, blobKey{b.Type, b.ID})
+		}
+		p.mu.Unlock()
+	}()
 	select {
 	case p.uploads <- struct{}{}:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 	defer func() { <-p.uploads }()
-	data, id, blobs := w.Finish(p.r.key)
 	err := putBytes(ctx, p.r.st, PackName(id), data)
 	if errors.Is(err, store.ErrExists) {
 		err = nil // same name, same bytes: the pack is already stored
@@ -281,30 +290,24 @@ func (p *packer) upload(ctx context.Context, w *pack.Writer) error {
 		return fmt.Errorf("upload pack %s: %w", id.Short(), err)
 	}
 	p.r.addPack(index.PackEntry{ID: id, Size: int64(len(data)), Blobs: blobs})
-	p.mu.Lock()
-	for _, b := range blobs {
-		delete(p.inflight, blobKey{b.Type, b.ID})
-	}
-	p.mu.Unlock()
 	p.putBuf(data)
 	return p.r.maybeWriteIndex(ctx)
 }
 
-// flush uploads every open pack.
+// flush uploads every open pack; a failed upload does not keep the others
+// from being tried.
 func (p *packer) flush(ctx context.Context) error {
 	p.mu.Lock()
 	open := p.open
 	p.open = [2]*pack.Writer{}
 	p.mu.Unlock()
+	var errs []error
 	for _, w := range open {
-		if w == nil || w.Count() == 0 {
-			continue
-		}
-		if err := p.upload(ctx, w); err != nil {
-			return err
+		if w != nil && w.Count() > 0 {
+			errs = append(errs, p.upload(ctx, w))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 var _ pack.Sealer = (*crypto.Key)(nil)

@@ -142,4 +142,3 @@ func unlock(ctx context.Context, st store.Store, password []byte) (*crypto.Key, 
 func putBytes(ctx context.Context, st store.Putter, name string, b []byte) error {
 	return st.Put(ctx, name, bytes.NewReader(b), int64(len(b)))
 }
-

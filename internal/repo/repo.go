@@ -86,8 +86,8 @@ type Repository struct {
 
 	idx     *index.Index
 	idxMu   sync.Mutex
-	idxIDs  []oid.ID           // index files loaded or written
-	pending []index.PackEntry  // packs uploaded since the last index file
+	idxIDs  []oid.ID          // index files loaded or written
+	pending []index.PackEntry // packs uploaded since the last index file
 	enc     *zstd.Encoder
 	dec     *zstd.Decoder
 	packs   *packer
