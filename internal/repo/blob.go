@@ -7,6 +7,8 @@ import (
 	"io"
 	"sync"
 
+	"github.com/klauspost/compress"
+
 	"github.com/seedship/seedship/internal/crypto"
 	"github.com/seedship/seedship/internal/index"
 	"github.com/seedship/seedship/internal/oid"
@@ -66,8 +68,11 @@ func (r *Repository) SaveStoredBlob(ctx context.Context, e index.Entry, stored [
 // encodeBlob compresses plain unless that does not make it smaller, then
 // seals it with the blob ID as additional data, appending to dst.
 func (r *Repository) encodeBlob(dst []byte, id oid.ID, plain []byte) ([]byte, bool) {
-	comp := r.enc.EncodeAll(plain, dst[:0])
-	compressed := len(comp) < len(plain)
+	comp := dst[:0]
+	if !incompressible(plain) {
+		comp = r.enc.EncodeAll(plain, dst[:0])
+	}
+	compressed := len(comp) > 0 && len(comp) < len(plain)
 	body := plain
 	if compressed {
 		body = comp
@@ -134,6 +139,23 @@ func (r *Repository) DecodeBlob(e index.Entry, stored, dst []byte) ([]byte, erro
 		return nil, fmt.Errorf("blob %s in pack %s: decompress: %w: %v", e.ID.Short(), e.Pack.Short(), ErrCorrupt, err)
 	}
 	return r.checkLen(e, plain)
+}
+
+// incompressible reports whether a quick entropy estimate of three samples
+// (start, middle, end) says zstd would not shrink plain: already compressed
+// or encrypted data, about 40% of a typical server's bytes, then skips the
+// compressor, which would spend as long as on text to find nothing.
+func incompressible(plain []byte) bool {
+	const sample = 16 << 10
+	if len(plain) < 4*sample {
+		return false
+	}
+	for _, off := range []int{0, len(plain)/2 - sample/2, len(plain) - sample} {
+		if compress.Estimate(plain[off:off+sample]) >= 0.02 {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *Repository) checkLen(e index.Entry, plain []byte) ([]byte, error) {
@@ -231,7 +253,11 @@ func (p *packer) add(ctx context.Context, t pack.BlobType, id oid.ID, stored []b
 	p.mu.Lock()
 	w := p.open[t]
 	if w == nil {
-		w = pack.NewWriter(p.getBuf())
+		var buf []byte
+		if t == pack.DataBlob {
+			buf = p.getBuf() // tree packs are small: their buffer grows as needed
+		}
+		w = pack.NewWriter(buf)
 		p.open[t] = w
 	}
 	w.Add(t, id, stored, raw, compressed)
@@ -290,7 +316,9 @@ func (p *packer) upload(ctx context.Context, w *pack.Writer) error {
 		return fmt.Errorf("upload pack %s: %w", id.Short(), err)
 	}
 	p.r.addPack(index.PackEntry{ID: id, Size: int64(len(data)), Blobs: blobs})
-	p.putBuf(data)
+	if cap(data) >= p.r.opts.PackSize {
+		p.putBuf(data)
+	}
 	return p.r.maybeWriteIndex(ctx)
 }
 

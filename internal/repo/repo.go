@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"os/user"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -147,6 +148,9 @@ func Open(ctx context.Context, st store.Store, password []byte, o Options) (*Rep
 	if err != nil {
 		return nil, err
 	}
+	// The KDF's memory (64 MiB) is garbage now: give it back before the
+	// caller's work starts, so it does not add to the peak.
+	debug.FreeOSMemory()
 	plain, err := key.Open(nil, sealedCfg, nil)
 	if err != nil {
 		return nil, fmt.Errorf("decrypt config: %w", err)
