@@ -18,6 +18,16 @@ import (
 	"time"
 )
 
+// outDir is where restore and its cp -r baseline write.
+var outDir string
+
+func defaultOutDir() string {
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		return "/dev/shm"
+	}
+	return ""
+}
+
 type result struct {
 	name    string
 	elapsed time.Duration
@@ -29,6 +39,7 @@ func main() {
 	dir := flag.String("dir", "", "work folder (default: a new temporary folder)")
 	scale := flag.Float64("scale", 1.0, "dataset size relative to the 2 GiB set")
 	keep := flag.Bool("keep", false, "keep the work folder")
+	flag.StringVar(&outDir, "out", defaultOutDir(), "folder that restore and cp -r write into (default /dev/shm: this VM's disk writeback varies tenfold between runs)")
 	flag.Parse()
 	if err := benchmark(*dir, *scale, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -76,9 +87,18 @@ func benchmark(dir string, scale float64, keep bool) error {
 
 func measure(bin, dir, data string, ds dataset, total, files int64) error {
 	repoDir := filepath.Join(dir, "repo")
+	out := dir
+	if outDir != "" {
+		o, err := os.MkdirTemp(outDir, "seedship-bench-out-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(o)
+		out = o
+	}
 	os.RemoveAll(repoDir)
-	os.RemoveAll(filepath.Join(dir, "restore"))
-	os.RemoveAll(filepath.Join(dir, "cp"))
+	os.RemoveAll(filepath.Join(out, "restore"))
+	os.RemoveAll(filepath.Join(out, "cp"))
 	os.Setenv("SEEDSHIP_PASSWORD", "benchmark-password")
 	sh := func(name, cmd string) (result, error) { return run(name, "sh", "-c", cmd) }
 
@@ -86,11 +106,11 @@ func measure(bin, dir, data string, ds dataset, total, files int64) error {
 	if err != nil {
 		return err
 	}
-	cp, err := sh("cp -r", "cp -r "+data+" "+filepath.Join(dir, "cp"))
+	cp, err := sh("cp -r", "cp -r "+data+" "+filepath.Join(out, "cp"))
 	if err != nil {
 		return err
 	}
-	os.RemoveAll(filepath.Join(dir, "cp"))
+	os.RemoveAll(filepath.Join(out, "cp"))
 	if _, err := run("init", bin, "init", "--repo", repoDir); err != nil {
 		return err
 	}
@@ -119,11 +139,11 @@ func measure(bin, dir, data string, ds dataset, total, files int64) error {
 	if err != nil {
 		return err
 	}
-	restore, err := run("restore", bin, "restore", "--repo", repoDir, "latest", "--target", filepath.Join(dir, "restore"))
+	restore, err := run("restore", bin, "restore", "--repo", repoDir, "latest", "--target", filepath.Join(out, "restore"))
 	if err != nil {
 		return err
 	}
-	if _, err := run("compare", "diff", "-r", "-q", data, filepath.Join(dir, "restore", data)); err != nil {
+	if _, err := run("compare", "diff", "-r", "-q", data, filepath.Join(out, "restore", data)); err != nil {
 		return fmt.Errorf("restored data differs from the source: %w", err)
 	}
 	report(total, files, changed, repoSize, sizeAfter-sizeBefore, tarZstd, cp, backup, noChange, oneP, restore)
@@ -146,6 +166,7 @@ func report(total, files, changed, repoSize, added int64, tarZstd, cp, backup, n
 
 // run executes a command, timing it and reading its peak RSS.
 func run(name string, argv ...string) (result, error) {
+	syscall.Sync() // start every step with no dirty pages of the one before
 	cmd := exec.Command(argv[0], argv[1:]...)
 	var out strings.Builder
 	cmd.Stdout = &out

@@ -1,0 +1,40 @@
+package s3
+
+import "io"
+
+// genReader yields size deterministic pseudo-random bytes without holding
+// them: a 1 MiB random block, each copy stamped with its index.
+type genReader struct {
+	block []byte
+	off   int64
+	size  int64
+}
+
+func newGenReader(seed byte, size int64) *genReader {
+	block := make([]byte, 1<<20)
+	for i := range block {
+		block[i] = byte(i*7+int(seed)) ^ byte(i>>8*13)
+	}
+	return &genReader{block: block, size: size}
+}
+
+func (g *genReader) Read(p []byte) (int, error) {
+	if g.off >= g.size {
+		return 0, io.EOF
+	}
+	p = p[:min(int64(len(p)), g.size-g.off)]
+	n := 0
+	for n < len(p) {
+		i := int(g.off % int64(len(g.block)))
+		c := copy(p[n:], g.block[i:])
+		if i < 8 { // stamp the block index into its first bytes
+			idx := g.off / int64(len(g.block))
+			for j := i; j < 8 && j-i < c; j++ {
+				p[n+j-i] ^= byte(idx >> (8 * j))
+			}
+		}
+		n += c
+		g.off += int64(c)
+	}
+	return n, nil
+}
