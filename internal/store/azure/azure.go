@@ -25,6 +25,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 
 	"github.com/seedship/seedship/internal/store"
+	"github.com/seedship/seedship/internal/store/transfer"
 )
 
 // Environment variables read by ConfigFromEnv.
@@ -105,7 +106,7 @@ type Store struct {
 	account string // for messages
 	hint    string // what the user should check when authentication fails
 	client  *container.Client
-	retry   retrier
+	retry   transfer.Retrier
 }
 
 var _ store.Store = (*Store)(nil)
@@ -159,9 +160,9 @@ func New(cfg Config) (*Store, error) {
 	}
 	s.client = client.ServiceClient().NewContainerClient(cfg.Location.Container)
 	logger := cfg.Logger
-	s.retry = retrier{
-		attempts: cfg.MaxAttempts, base: cfg.RetryBase, max: cfg.RetryMax, transient: transient,
-		onRetry: func(op string, attempt int, wait time.Duration, err error) {
+	s.retry = transfer.Retrier{
+		Attempts: cfg.MaxAttempts, Base: cfg.RetryBase, Max: cfg.RetryMax, Transient: transient,
+		OnRetry: func(op string, attempt int, wait time.Duration, err error) {
 			if logger != nil {
 				logger.Warn("retrying", "store", s.loc.String(), "op", op, "attempt", attempt, "wait", wait, "err", s.describe(err))
 			}
@@ -190,7 +191,7 @@ func withDefaults(cfg Config) Config {
 		cfg.RetryMax = 15 * time.Second
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Transport: newTransport(cfg.Concurrency)}
+		cfg.HTTPClient = &http.Client{Transport: transfer.NewTransport(cfg.Concurrency)}
 	}
 	return cfg
 }
@@ -258,7 +259,7 @@ func (s *Store) String() string { return s.loc.String() }
 // Check verifies that the container exists and the credentials may list it.
 func (s *Store) Check(ctx context.Context) error {
 	pager := s.client.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{Prefix: ptr(s.key("")), MaxResults: ptr(int32(1))})
-	err := s.retry.do(ctx, "check", func(int) error {
+	err := s.retry.Do(ctx, "check", func(int) error {
 		_, err := pager.NextPage(ctx)
 		return err
 	})
@@ -270,7 +271,7 @@ func (s *Store) Check(ctx context.Context) error {
 
 // EnsureContainer creates the container unless it exists.
 func (s *Store) EnsureContainer(ctx context.Context) error {
-	err := s.retry.do(ctx, "create container", func(int) error {
+	err := s.retry.Do(ctx, "create container", func(int) error {
 		_, err := s.client.Create(ctx, nil)
 		if bloberror.HasCode(err, bloberror.ContainerAlreadyExists) {
 			return nil
@@ -286,7 +287,7 @@ func (s *Store) EnsureContainer(ctx context.Context) error {
 // DeleteContainer deletes the container and everything in it (for tests
 // and tooling; seedship never calls it on a repository).
 func (s *Store) DeleteContainer(ctx context.Context) error {
-	err := s.retry.do(ctx, "delete container", func(attempt int) error {
+	err := s.retry.Do(ctx, "delete container", func(attempt int) error {
 		_, err := s.client.Delete(ctx, nil)
 		if attempt > 1 && bloberror.HasCode(err, bloberror.ContainerNotFound, bloberror.ContainerBeingDeleted) {
 			return nil

@@ -12,6 +12,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 
 	"github.com/seedship/seedship/internal/store"
+	"github.com/seedship/seedship/internal/store/transfer"
 )
 
 // transient classifies an SDK or network error for the retrier.
@@ -19,14 +20,14 @@ func transient(err error) (bool, time.Duration) {
 	var re *azcore.ResponseError
 	if errors.As(err, &re) {
 		switch {
-		case transientStatus(re.StatusCode):
+		case transfer.TransientStatus(re.StatusCode):
 			return true, retryAfter(re.RawResponse)
 		case re.ErrorCode == string(bloberror.OperationTimedOut), re.ErrorCode == string(bloberror.ServerBusy):
 			return true, retryAfter(re.RawResponse)
 		}
 		return false, 0
 	}
-	return transientNetError(err), 0
+	return transfer.TransientNetError(err), 0
 }
 
 // retryAfter reads the server's requested pause, if any.
@@ -72,7 +73,7 @@ func (s *Store) translate(op, name string, err error) error {
 	}
 	var re *azcore.ResponseError
 	if !errors.As(err, &re) {
-		if errors.Is(err, context.Canceled) || !transientNetError(err) {
+		if errors.Is(err, context.Canceled) || !transfer.TransientNetError(err) {
 			return fmt.Errorf("%s: %s: %w", s.loc, what, err)
 		}
 		return fmt.Errorf("%s: %s: %w (is %s reachable?)", s.loc, what, err, s.endpointHint())

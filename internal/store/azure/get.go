@@ -14,6 +14,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 
 	"github.com/seedship/seedship/internal/store"
+	"github.com/seedship/seedship/internal/store/transfer"
 )
 
 // Get streams length bytes of name from offset on (length < 0: to the end)
@@ -31,7 +32,7 @@ func (s *Store) Get(ctx context.Context, name string, offset, length int64) (io.
 	}
 	bc := s.client.NewBlobClient(s.key(name))
 	var resp blob.DownloadStreamResponse
-	err := s.retry.do(ctx, "get "+name, func(int) error {
+	err := s.retry.Do(ctx, "get "+name, func(int) error {
 		var err error
 		resp, err = bc.DownloadStream(ctx, &blob.DownloadStreamOptions{Range: blob.HTTPRange{Offset: offset, Count: max(length, 0)}})
 		return err
@@ -63,7 +64,7 @@ func (s *Store) Get(ctx context.Context, name string, offset, length int64) (io.
 		r, err := bc.DownloadStream(ctx, opts)
 		var re *azcore.ResponseError
 		if asResponse(err, &re) && re.StatusCode == http.StatusPreconditionFailed {
-			return nil, errChanged
+			return nil, transfer.ErrChanged
 		}
 		if err != nil {
 			return nil, err
@@ -73,8 +74,8 @@ func (s *Store) Get(ctx context.Context, name string, offset, length int64) (io.
 	fail := func(off int64, err error) error {
 		return s.translate("read", fmt.Sprintf("%s at offset %d", name, off), err)
 	}
-	return &resumeReader{ctx: ctx, name: name, open: open, retry: &s.retry, fail: fail,
-		body: resp.Body, offset: offset, remaining: length}, nil
+	return transfer.NewResumeReader(ctx, transfer.Download{Name: name, Body: resp.Body, Offset: offset, Length: length,
+		Open: open, Retry: &s.retry, Fail: fail}), nil
 }
 
 // emptyRange answers a request that reads no bytes: valid when it starts
@@ -122,7 +123,7 @@ func (s *Store) Stat(ctx context.Context, name string) (store.Info, error) {
 	}
 	bc := s.client.NewBlobClient(s.key(name))
 	var props blob.GetPropertiesResponse
-	err := s.retry.do(ctx, "stat "+name, func(int) error {
+	err := s.retry.Do(ctx, "stat "+name, func(int) error {
 		var err error
 		props, err = bc.GetProperties(ctx, nil)
 		return err
@@ -143,7 +144,7 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(store.Info) err
 	pager := s.client.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{Prefix: &full})
 	for pager.More() {
 		var page container.ListBlobsFlatResponse
-		err := s.retry.do(ctx, "list "+prefix, func(int) error {
+		err := s.retry.Do(ctx, "list "+prefix, func(int) error {
 			var err error
 			page, err = pager.NextPage(ctx)
 			return err
@@ -173,7 +174,7 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 		return err
 	}
 	bc := s.client.NewBlobClient(s.key(name))
-	err := s.retry.do(ctx, "delete "+name, func(attempt int) error {
+	err := s.retry.Do(ctx, "delete "+name, func(attempt int) error {
 		_, err := bc.Delete(ctx, nil)
 		if attempt > 1 && isNotFound(err) {
 			return nil // an earlier attempt did it; only its answer was lost

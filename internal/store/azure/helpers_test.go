@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/seedship/seedship/internal/store/transfer"
 )
 
 // requireAzurite fails the test when Azurite's settings are missing, unless
@@ -76,7 +78,7 @@ type faultTransport struct {
 }
 
 func newFaultTransport(fn func(n int, req *http.Request, next http.RoundTripper) (*http.Response, error)) *faultTransport {
-	return &faultTransport{base: newTransport(4), fn: fn}
+	return &faultTransport{base: transfer.NewTransport(4), fn: fn}
 }
 
 func (f *faultTransport) RoundTrip(req *http.Request) (*http.Response, error) {

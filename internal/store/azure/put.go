@@ -16,6 +16,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 
 	"github.com/seedship/seedship/internal/store"
+	"github.com/seedship/seedship/internal/store/transfer"
 )
 
 // tokenKey is the metadata entry holding the upload token.
@@ -38,11 +39,11 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, size int64) e
 	}
 	token := newToken()
 	if rs, ok := r.(io.ReadSeeker); ok && size >= 0 && size <= s.cfg.SinglePutMax {
-		sec, err := newSection(rs, size)
+		sec, err := transfer.NewSection(rs, size)
 		switch {
 		case err == nil:
 			return s.putSingle(ctx, name, sec, token)
-		case !errors.Is(err, errUnseekable):
+		case !errors.Is(err, transfer.ErrUnseekable):
 			return fmt.Errorf("%s: put %s: %w", s.loc, name, err)
 		}
 		// A pipe behind an io.Seeker: stream it like any reader.
@@ -52,7 +53,7 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, size int64) e
 	if size >= 0 && size < int64(partSize) {
 		limit = int(size) + 1 // one more byte shows a body longer than size
 	}
-	first, full, err := readUpTo(r, limit, size >= 0)
+	first, full, err := transfer.ReadUpTo(r, limit, size >= 0)
 	if err != nil {
 		return fmt.Errorf("%s: put %s: %w", s.loc, name, err)
 	}
@@ -91,7 +92,7 @@ func ifNoneMatchAny() *blob.AccessConditions {
 func (s *Store) putSingle(ctx context.Context, name string, body io.ReadSeekCloser, token string) error {
 	bb := s.client.NewBlockBlobClient(s.key(name))
 	opts := &blockblob.UploadOptions{Metadata: map[string]*string{tokenKey: &token}, AccessConditions: ifNoneMatchAny()}
-	err := s.retry.do(ctx, "put "+name, func(attempt int) error {
+	err := s.retry.Do(ctx, "put "+name, func(attempt int) error {
 		if _, err := body.Seek(0, io.SeekStart); err != nil {
 			return fmt.Errorf("rewind body: %w", err)
 		}
@@ -132,12 +133,12 @@ func (s *Store) putBlocks(ctx context.Context, name string, r io.Reader, first [
 		return err
 	}
 	bb := s.client.NewBlockBlobClient(s.key(name))
-	parts, total, err := uploadParts(ctx, r, first, s.cfg.Concurrency, func(ctx context.Context, n int, data []byte) error {
+	parts, total, err := transfer.UploadParts(ctx, r, first, s.cfg.Concurrency, func(ctx context.Context, n int, data []byte) error {
 		if n > maxBlocks {
 			return fmt.Errorf("more than %d blocks of %d bytes: give the size to Put", maxBlocks, len(first))
 		}
 		id := blockID(token, n)
-		return s.retry.do(ctx, "put block of "+name, func(int) error {
+		return s.retry.Do(ctx, "put block of "+name, func(int) error {
 			_, err := bb.StageBlock(ctx, id, streaming.NopCloser(bytes.NewReader(data)), nil)
 			return err
 		})
@@ -153,7 +154,7 @@ func (s *Store) putBlocks(ctx context.Context, name string, r io.Reader, first [
 		ids[i] = blockID(token, i+1)
 	}
 	opts := &blockblob.CommitBlockListOptions{Metadata: map[string]*string{tokenKey: &token}, AccessConditions: ifNoneMatchAny()}
-	err = s.retry.do(ctx, "commit "+name, func(attempt int) error {
+	err = s.retry.Do(ctx, "commit "+name, func(attempt int) error {
 		_, err := bb.CommitBlockList(ctx, ids, opts)
 		if bloberror.HasCode(err, bloberror.InvalidBlockList) {
 			// Another writer's commit discards our uncommitted blocks.

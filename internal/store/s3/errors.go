@@ -10,6 +10,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/seedship/seedship/internal/store"
+	"github.com/seedship/seedship/internal/store/transfer"
 )
 
 // response extracts minio-go's error answer, if err is one.
@@ -25,10 +26,10 @@ func response(err error) (minio.ErrorResponse, bool) {
 func transient(err error) (bool, time.Duration) {
 	er, ok := response(err)
 	if !ok {
-		return transientNetError(err), 0
+		return transfer.TransientNetError(err), 0
 	}
 	switch {
-	case transientStatus(er.StatusCode):
+	case transfer.TransientStatus(er.StatusCode):
 		return true, 0
 	case er.StatusCode == http.StatusConflict && er.Code == "ConditionalRequestConflict":
 		return true, 0 // AWS: concurrent conditional writes; the retry decides
@@ -61,7 +62,7 @@ func (s *Store) translate(op, name string, err error) error {
 	}
 	er, ok := response(err)
 	if !ok {
-		if errors.Is(err, context.Canceled) || !transientNetError(err) {
+		if errors.Is(err, context.Canceled) || !transfer.TransientNetError(err) {
 			return fmt.Errorf("%s: %s: %w", s.loc, what, err)
 		}
 		return fmt.Errorf("%s: %s: %w (is %s reachable?)", s.loc, what, err, s.loc.host())

@@ -11,6 +11,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/seedship/seedship/internal/store"
+	"github.com/seedship/seedship/internal/store/transfer"
 )
 
 // Get streams length bytes of name from offset on (length < 0: to the end)
@@ -31,7 +32,7 @@ func (s *Store) Get(ctx context.Context, name string, offset, length int64) (io.
 		info   minio.ObjectInfo
 		header http.Header
 	)
-	err := s.retry.do(ctx, "get "+name, func(int) error {
+	err := s.retry.Do(ctx, "get "+name, func(int) error {
 		var err error
 		body, info, header, err = s.client.GetObject(ctx, s.loc.Bucket, s.key(name), rangeOptions(offset, length, ""))
 		return err
@@ -58,15 +59,15 @@ func (s *Store) Get(ctx context.Context, name string, offset, length int64) (io.
 	open := func(ctx context.Context, off, n int64) (io.ReadCloser, error) {
 		b, _, _, err := s.client.GetObject(ctx, s.loc.Bucket, s.key(name), rangeOptions(off, n, etag))
 		if isExists(err) { // 412: If-Match failed
-			return nil, errChanged
+			return nil, transfer.ErrChanged
 		}
 		return b, err
 	}
 	fail := func(off int64, err error) error {
 		return s.translate("read", fmt.Sprintf("%s at offset %d", name, off), err)
 	}
-	return &resumeReader{ctx: ctx, name: name, open: open, retry: &s.retry, fail: fail,
-		body: body, offset: offset, remaining: length}, nil
+	return transfer.NewResumeReader(ctx, transfer.Download{Name: name, Body: body, Offset: offset, Length: length,
+		Open: open, Retry: &s.retry, Fail: fail}), nil
 }
 
 // rangeOptions asks for [offset, offset+length) (length < 0: to the end),
@@ -126,7 +127,7 @@ func (s *Store) Stat(ctx context.Context, name string) (store.Info, error) {
 		return store.Info{}, err
 	}
 	var info minio.ObjectInfo
-	err := s.retry.do(ctx, "stat "+name, func(int) error {
+	err := s.retry.Do(ctx, "stat "+name, func(int) error {
 		var err error
 		info, err = s.client.StatObject(ctx, s.loc.Bucket, s.key(name), minio.StatObjectOptions{})
 		return err
@@ -143,7 +144,7 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(store.Info) err
 	strip := len(s.key(""))
 	after := ""
 	var fnErr error
-	err := s.retry.do(ctx, "list "+prefix, func(int) error {
+	err := s.retry.Do(ctx, "list "+prefix, func(int) error {
 		opts := minio.ListObjectsOptions{Prefix: s.key(prefix), Recursive: true, StartAfter: after}
 		for obj := range s.client.Client.ListObjectsIter(ctx, s.loc.Bucket, opts) {
 			if obj.Err != nil {
@@ -174,7 +175,7 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 	if _, err := s.Stat(ctx, name); err != nil {
 		return err
 	}
-	err := s.retry.do(ctx, "delete "+name, func(int) error {
+	err := s.retry.Do(ctx, "delete "+name, func(int) error {
 		return s.client.RemoveObject(ctx, s.loc.Bucket, s.key(name), minio.RemoveObjectOptions{})
 	})
 	if err != nil {

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/seedship/seedship/internal/store/transfer"
 )
 
 // requireS3 fails the test when the S3 settings are missing, unless the
@@ -84,7 +86,7 @@ type faultTransport struct {
 }
 
 func newFaultTransport(fn func(n int, req *http.Request, next http.RoundTripper) (*http.Response, error)) *faultTransport {
-	return &faultTransport{base: newTransport(4), fn: fn}
+	return &faultTransport{base: transfer.NewTransport(4), fn: fn}
 }
 
 func (f *faultTransport) RoundTrip(req *http.Request) (*http.Response, error) {

@@ -14,6 +14,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/seedship/seedship/internal/store"
+	"github.com/seedship/seedship/internal/store/transfer"
 )
 
 // tokenKey is the user-metadata entry holding the upload token.
@@ -36,11 +37,11 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, size int64) e
 	}
 	token := newToken()
 	if rs, ok := r.(io.ReadSeeker); ok && size >= 0 && size <= s.cfg.SinglePutMax {
-		sec, err := newSection(rs, size)
+		sec, err := transfer.NewSection(rs, size)
 		switch {
 		case err == nil:
 			return s.putSingle(ctx, name, sec, size, token)
-		case !errors.Is(err, errUnseekable):
+		case !errors.Is(err, transfer.ErrUnseekable):
 			return fmt.Errorf("%s: put %s: %w", s.loc, name, err)
 		}
 		// A pipe behind an io.Seeker: stream it like any reader.
@@ -50,7 +51,7 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, size int64) e
 	if size >= 0 && size < int64(partSize) {
 		limit = int(size) + 1 // one more byte shows a body longer than size
 	}
-	first, full, err := readUpTo(r, limit, size >= 0)
+	first, full, err := transfer.ReadUpTo(r, limit, size >= 0)
 	if err != nil {
 		return fmt.Errorf("%s: put %s: %w", s.loc, name, err)
 	}
@@ -90,7 +91,7 @@ func createOptions(token string) minio.PutObjectOptions {
 // putSingle uploads body in one create-only request.
 func (s *Store) putSingle(ctx context.Context, name string, body io.ReadSeeker, size int64, token string) error {
 	opts := createOptions(token)
-	err := s.retry.do(ctx, "put "+name, func(attempt int) error {
+	err := s.retry.Do(ctx, "put "+name, func(attempt int) error {
 		if _, err := body.Seek(0, io.SeekStart); err != nil {
 			return fmt.Errorf("rewind body: %w", err)
 		}
@@ -146,7 +147,7 @@ func (s *Store) putMultipart(ctx context.Context, name string, r io.Reader, firs
 	key := s.key(name)
 	opts := createOptions(token)
 	var uploadID string
-	err := s.retry.do(ctx, "start upload of "+name, func(int) error {
+	err := s.retry.Do(ctx, "start upload of "+name, func(int) error {
 		var err error
 		uploadID, err = s.client.NewMultipartUpload(ctx, s.loc.Bucket, key, opts)
 		return err
@@ -167,12 +168,12 @@ func (s *Store) uploadAndComplete(ctx context.Context, name, uploadID string, r 
 		mu    sync.Mutex
 		parts []minio.CompletePart
 	)
-	_, total, err := uploadParts(ctx, r, first, s.cfg.Concurrency, func(ctx context.Context, n int, data []byte) error {
+	_, total, err := transfer.UploadParts(ctx, r, first, s.cfg.Concurrency, func(ctx context.Context, n int, data []byte) error {
 		if n > maxParts {
 			return fmt.Errorf("more than %d parts of %d bytes: give the size to Put", maxParts, len(first))
 		}
 		var part minio.ObjectPart
-		err := s.retry.do(ctx, "put part of "+name, func(int) error {
+		err := s.retry.Do(ctx, "put part of "+name, func(int) error {
 			var err error
 			part, err = s.client.PutObjectPart(ctx, s.loc.Bucket, key, uploadID, n, bytes.NewReader(data), int64(len(data)), minio.PutObjectPartOptions{})
 			return err
@@ -190,7 +191,7 @@ func (s *Store) uploadAndComplete(ctx context.Context, name, uploadID string, r 
 	}
 	slices.SortFunc(parts, func(a, b minio.CompletePart) int { return a.PartNumber - b.PartNumber })
 	opts := createOptions(token)
-	err = s.retry.do(ctx, "complete "+name, func(attempt int) error {
+	err = s.retry.Do(ctx, "complete "+name, func(attempt int) error {
 		_, err := s.client.CompleteMultipartUpload(ctx, s.loc.Bucket, key, uploadID, parts, opts)
 		return s.createdByUs(ctx, name, attempt, token, err)
 	})

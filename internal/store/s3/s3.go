@@ -24,6 +24,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/seedship/seedship/internal/store"
+	"github.com/seedship/seedship/internal/store/transfer"
 )
 
 // Environment variables read by ConfigFromEnv.
@@ -110,7 +111,7 @@ type Store struct {
 	loc    Location
 	hint   string // what the user should check when authentication fails
 	client *minio.Core
-	retry  retrier
+	retry  transfer.Retrier
 }
 
 var _ store.Store = (*Store)(nil)
@@ -178,9 +179,9 @@ func New(cfg Config) (*Store, error) {
 	}
 	s.client = client
 	logger := cfg.Logger
-	s.retry = retrier{
-		attempts: cfg.MaxAttempts, base: cfg.RetryBase, max: cfg.RetryMax, transient: transient,
-		onRetry: func(op string, attempt int, wait time.Duration, err error) {
+	s.retry = transfer.Retrier{
+		Attempts: cfg.MaxAttempts, Base: cfg.RetryBase, Max: cfg.RetryMax, Transient: transient,
+		OnRetry: func(op string, attempt int, wait time.Duration, err error) {
 			if logger != nil {
 				logger.Warn("retrying", "store", s.loc.String(), "op", op, "attempt", attempt, "wait", wait, "err", describe(err))
 			}
@@ -212,7 +213,7 @@ func withDefaults(cfg Config) Config {
 		cfg.Region = "us-east-1"
 	}
 	if cfg.Transport == nil {
-		cfg.Transport = newTransport(cfg.Concurrency)
+		cfg.Transport = transfer.NewTransport(cfg.Concurrency)
 	}
 	return cfg
 }
@@ -263,7 +264,7 @@ func (s *Store) String() string { return s.loc.String() }
 
 // Check verifies that the bucket exists and the credentials may list it.
 func (s *Store) Check(ctx context.Context) error {
-	err := s.retry.do(ctx, "check", func(int) error {
+	err := s.retry.Do(ctx, "check", func(int) error {
 		for obj := range s.client.Client.ListObjectsIter(ctx, s.loc.Bucket, minio.ListObjectsOptions{Prefix: s.key(""), MaxKeys: 1}) {
 			return obj.Err
 		}
@@ -278,7 +279,7 @@ func (s *Store) Check(ctx context.Context) error {
 // EnsureBucket creates the bucket unless it exists.
 func (s *Store) EnsureBucket(ctx context.Context) error {
 	var exists bool
-	err := s.retry.do(ctx, "look up bucket", func(int) error {
+	err := s.retry.Do(ctx, "look up bucket", func(int) error {
 		var err error
 		exists, err = s.client.BucketExists(ctx, s.loc.Bucket)
 		return err
@@ -286,7 +287,7 @@ func (s *Store) EnsureBucket(ctx context.Context) error {
 	if err != nil || exists {
 		return s.translateNil("look up bucket", err)
 	}
-	err = s.retry.do(ctx, "create bucket", func(int) error {
+	err = s.retry.Do(ctx, "create bucket", func(int) error {
 		err := s.client.MakeBucket(ctx, s.loc.Bucket, minio.MakeBucketOptions{Region: s.cfg.Region})
 		if code := minio.ToErrorResponse(err).Code; code == "BucketAlreadyOwnedByYou" {
 			return nil
