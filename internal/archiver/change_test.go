@@ -27,7 +27,13 @@ func TestChangeDetection(t *testing.T) {
 	a := newArchiver(t, repo, Options{Parent: s1})
 	a.open = opens.open
 	before := repo.saves()
+	treesBefore := repo.treeSaves
 	s2, res := backup(t, a, dir)
+	// "sub" and "e" hold the same nodes as before: their trees are reused,
+	// not encoded and saved again (their parents may differ in atime).
+	if n := repo.treeSaves - treesBefore; n >= treesBefore {
+		t.Errorf("unchanged backup saved %d trees, the first saved %d: unchanged trees are not reused", n, treesBefore)
+	}
 	if n := opens.count(); n != 0 {
 		t.Errorf("unchanged backup opened %d files: %v", n, opens.files)
 	}

@@ -22,6 +22,7 @@ type fakeRepo struct {
 	data      map[oid.ID][]byte
 	trees     map[oid.ID][]byte
 	dataSaves int   // SaveBlob calls
+	treeSaves int   // SaveTree calls
 	failSave  error // returned by SaveBlob when set
 	inFlight  int
 	maxFlight int
@@ -62,6 +63,7 @@ func (f *fakeRepo) SaveTree(ctx context.Context, t *snapshot.Tree) (oid.ID, erro
 	id := oid.Hash(b)
 	f.mu.Lock()
 	f.trees[id] = b
+	f.treeSaves++
 	f.mu.Unlock()
 	return id, nil
 }

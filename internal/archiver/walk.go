@@ -49,10 +49,15 @@ func (d *dirState) finish() {
 			t.Nodes = append(t.Nodes, d.nodes[i])
 		}
 	}
-	id, err := r.a.repo.SaveTree(r.ctx, t)
-	if err != nil {
-		r.fail(fmt.Errorf("save tree of %q: %w", d.path, err))
-		return
+	var id oid.ID
+	if d.unchanged(t) {
+		id = *d.prevID // same nodes, same bytes: no need to encode and hash it again
+	} else {
+		var err error
+		if id, err = r.a.repo.SaveTree(r.ctx, t); err != nil {
+			r.fail(fmt.Errorf("save tree of %q: %w", d.path, err))
+			return
+		}
 	}
 	r.stats.dirs.Add(1)
 	switch {
@@ -65,6 +70,13 @@ func (d *dirState) finish() {
 	}
 	d.nodes = nil // let completed subtrees be collected early
 	d.done(id, true)
+}
+
+// unchanged reports whether t equals this directory's tree in the parent
+// snapshot, which is stored already.
+func (d *dirState) unchanged(t *snapshot.Tree) bool {
+	return d.prev != nil && d.prevID != nil &&
+		slices.EqualFunc(t.Nodes, d.prev.Nodes, func(a, b snapshot.Node) bool { return a.Equal(&b) })
 }
 
 // fileState is a regular file being read. pending counts chunks not yet

