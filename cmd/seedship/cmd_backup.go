@@ -107,7 +107,7 @@ func backupSnapshot(ctx context.Context, e env, g *globals, f *backupFlags, r *r
 	defer prog.done()
 	opts := archiver.Options{
 		Excludes: excludes, ExcludeIfPresent: f.excludeIfPresent, Tags: f.tags, Host: f.host,
-		Logger: logger(e, g), Progress: prog.update, ProgramVersion: version,
+		Logger: logger(e, g), Progress: prog.callback(), ProgramVersion: version,
 	}
 	if !f.force && !f.stdin {
 		parent, err := findParent(ctx, r, opts.Host, args)

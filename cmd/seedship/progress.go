@@ -77,6 +77,15 @@ func newBackupProgress(e env, g *globals, asJSON bool) *backupProgress {
 	return p
 }
 
+// callback returns the function to pass as archiver.Options.Progress: nil
+// when nothing is shown, so the archiver skips its counting scan.
+func (p *backupProgress) callback() func(archiver.Progress) {
+	if !p.json && p.bar == nil {
+		return nil
+	}
+	return p.update
+}
+
 func (p *backupProgress) update(pr archiver.Progress) {
 	switch {
 	case p.json:

@@ -13,8 +13,9 @@ type Tree struct {
 	Nodes []Node
 }
 
-type treeJSON struct {
-	Nodes []Node `json:"nodes"`
+// treeWire is the encoded form of a Tree, with nodes in their wire form.
+type treeWire struct {
+	Nodes []nodeJSON `json:"nodes"`
 }
 
 func compareNodes(a, b Node) int { return strings.Compare(a.Name, b.Name) }
@@ -68,9 +69,16 @@ func EncodeTree(t *Tree) ([]byte, error) {
 	if err := t.Validate(); err != nil {
 		return nil, fmt.Errorf("encode tree: %w", err)
 	}
-	w := treeJSON{Nodes: t.Nodes}
-	if w.Nodes == nil {
-		w.Nodes = []Node{}
+	// Encode the wire form of all nodes in one pass: letting encoding/json
+	// call Node.MarshalJSON per node costs a nested encoder and a
+	// re-validation of its output for every node.
+	w := treeWire{Nodes: make([]nodeJSON, len(t.Nodes))}
+	for i := range t.Nodes {
+		nw, err := t.Nodes[i].wire()
+		if err != nil {
+			return nil, fmt.Errorf("encode tree: %w", err)
+		}
+		w.Nodes[i] = nw
 	}
 	b, err := json.Marshal(w)
 	if err != nil {
@@ -81,14 +89,21 @@ func EncodeTree(t *Tree) ([]byte, error) {
 
 // DecodeTree parses and validates an encoded tree.
 func DecodeTree(b []byte) (*Tree, error) {
-	var w treeJSON
+	var w treeWire
 	if err := json.Unmarshal(b, &w); err != nil {
 		return nil, fmt.Errorf("%w: decode tree: %v", ErrFormat, err)
 	}
 	if w.Nodes == nil {
 		return nil, fmt.Errorf("%w: decode tree: no nodes list", ErrFormat)
 	}
-	t := &Tree{Nodes: w.Nodes}
+	t := &Tree{Nodes: make([]Node, len(w.Nodes))}
+	for i := range w.Nodes {
+		n, err := w.Nodes[i].node()
+		if err != nil {
+			return nil, fmt.Errorf("%w: decode tree: node %d: %v", ErrFormat, i, err)
+		}
+		t.Nodes[i] = n
+	}
 	if err := t.Validate(); err != nil {
 		return nil, fmt.Errorf("decode tree: %w", err)
 	}
