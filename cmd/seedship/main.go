@@ -46,6 +46,7 @@ func main() {
 	stopProfile := startProfile(os.Getenv("SEEDSHIP_CPUPROFILE"))
 	code := run(ctx, e, os.Args[1:])
 	stopProfile()
+	writeHeapProfile(os.Getenv("SEEDSHIP_MEMPROFILE"))
 	os.Exit(code)
 }
 

@@ -209,7 +209,7 @@ func openNoatime(path string, dir bool) (*os.File, error) {
 	return os.NewFile(uintptr(fd), path), nil
 }
 
-// bufPool hands out at most n chunk buffers of chunker.MaxSize capacity;
+// bufPool hands out at most n chunk buffers (up to chunker.MaxSize each);
 // get blocks while all are in use, which bounds memory.
 type bufPool struct {
 	ch chan []byte
@@ -227,7 +227,9 @@ func (p *bufPool) get(ctx context.Context) ([]byte, error) {
 	select {
 	case b := <-p.ch:
 		if b == nil {
-			b = make([]byte, 0, chunker.MaxSize)
+			// Most chunks are near the average size; Chunker.Next grows
+			// a buffer when a chunk is larger, and the pool keeps it.
+			b = make([]byte, 0, 2*chunker.AvgSize)
 		}
 		return b[:0], nil
 	case <-ctx.Done():

@@ -33,9 +33,15 @@ func TestReuseAfterFailedUpload(t *testing.T) {
 	if _, _, err := r.SaveBlob(ctx, pack.DataBlob, small); err != nil {
 		t.Fatal(err)
 	}
-	// The big blob fills the pack, whose upload fails: both blobs are lost.
-	if _, _, err := r.SaveBlob(ctx, pack.DataBlob, big); !errors.Is(err, faulty.ErrInjected) {
-		t.Fatalf("SaveBlob of the blob that fills the pack = %v, want the injected fault", err)
+	// The big blob fills the pack, whose upload (in the background) fails:
+	// both blobs are lost, and the fault is reported by SaveBlob or, at the
+	// latest, by Flush.
+	_, _, err = r.SaveBlob(ctx, pack.DataBlob, big)
+	if err == nil {
+		err = r.Flush(ctx)
+	}
+	if !errors.Is(err, faulty.ErrInjected) {
+		t.Fatalf("saving the blob that fills the pack and flushing = %v, want the injected fault", err)
 	}
 	for _, b := range [][]byte{small, big} {
 		if _, _, err := r.SaveBlob(ctx, pack.DataBlob, b); err != nil {

@@ -78,3 +78,6 @@ func (w *Writer) Finish(s Sealer) (data []byte, id oid.ID, blobs []Blob) {
 	w.buf, w.blobs = nil, nil
 	return data, oid.Hash(data), blobs
 }
+
+// Blobs returns the blobs added so far (offsets relative to the pack start).
+func (w *Writer) Blobs() []Blob { return w.blobs }

@@ -177,7 +177,7 @@ func (r *Repository) Flush(ctx context.Context) error {
 
 // maxUploads is how many full packs may be uploading at once; each holds
 // its pack in memory.
-const maxUploads = 2
+const maxUploads = 1
 
 type blobKey struct {
 	t  pack.BlobType
@@ -193,13 +193,21 @@ type packer struct {
 	open     [2]*pack.Writer
 	inflight map[blobKey]struct{}
 	uploads  chan struct{} // bounds packs held in memory while uploading
-	bufs     chan []byte   // free pack buffers, kept across GCs
+	bufs     chan []byte   // data pack buffers: maxUploads+1 of them, nil until first used
 	scratch  chan []byte   // free blob encoding buffers
+
+	running sync.WaitGroup // uploads in the background
+	errMu   sync.Mutex
+	err     error // first failed background upload, reported by add and flush
 }
 
 func newPacker(r *Repository) *packer {
-	return &packer{r: r, inflight: make(map[blobKey]struct{}), uploads: make(chan struct{}, maxUploads),
+	p := &packer{r: r, inflight: make(map[blobKey]struct{}), uploads: make(chan struct{}, maxUploads),
 		bufs: make(chan []byte, maxUploads+1), scratch: make(chan []byte, 8)}
+	for range maxUploads + 1 {
+		p.bufs <- nil
+	}
+	return p
 }
 
 // reserve reports whether the caller should store the blob: it is neither
@@ -250,14 +258,31 @@ func (p *packer) add(ctx context.Context, t pack.BlobType, id oid.ID, stored []b
 		p.release(t, id)
 		return fmt.Errorf("unknown blob type %d", t)
 	}
+	if err := p.failed(); err != nil {
+		p.release(t, id)
+		return err
+	}
 	p.mu.Lock()
 	w := p.open[t]
-	if w == nil {
-		var buf []byte
-		if t == pack.DataBlob {
-			buf = p.getBuf() // tree packs are small: their buffer grows as needed
+	if w == nil && t == pack.DataBlob {
+		// A data pack needs one of the few pack buffers; wait for one
+		// without holding the lock, which uploads need to finish.
+		p.mu.Unlock()
+		buf, err := p.getBuf(ctx)
+		if err != nil {
+			p.release(t, id)
+			return err
 		}
-		w = pack.NewWriter(buf)
+		p.mu.Lock()
+		if w = p.open[t]; w == nil {
+			w = pack.NewWriter(buf)
+			p.open[t] = w
+		} else {
+			p.putBuf(buf)
+		}
+	}
+	if w == nil {
+		w = pack.NewWriter(nil) // tree packs are small: their buffer grows as needed
 		p.open[t] = w
 	}
 	w.Add(t, id, stored, raw, compressed)
@@ -269,45 +294,82 @@ func (p *packer) add(ctx context.Context, t pack.BlobType, id oid.ID, stored []b
 	if !full {
 		return nil
 	}
-	return p.upload(ctx, w)
+	return p.enqueue(ctx, t, w)
 }
 
-// getBuf returns a pack buffer large enough for a full pack, so appending
-// never reallocates.
-func (p *packer) getBuf() []byte {
+// enqueue uploads a full pack in the background, so the saver goes on
+// compressing and encrypting while the pack is written (and fsynced). At
+// most maxUploads packs are uploading; beyond that enqueue waits.
+func (p *packer) enqueue(ctx context.Context, t pack.BlobType, w *pack.Writer) error {
+	select {
+	case p.uploads <- struct{}{}:
+	case <-ctx.Done():
+		p.forget(w.Blobs())
+		if t == pack.DataBlob {
+			p.bufs <- nil // the buffer is dropped; a new one is made when needed
+		}
+		return ctx.Err()
+	}
+	// The upload outlives the call that filled the pack (the archiver's
+	// context ends with its walk, before Flush): it is bounded in size and
+	// flush waits for it.
+	uctx := context.WithoutCancel(ctx)
+	p.running.Go(func() {
+		defer func() { <-p.uploads }()
+		if err := p.upload(uctx, t, w); err != nil {
+			p.errMu.Lock()
+			if p.err == nil {
+				p.err = err
+			}
+			p.errMu.Unlock()
+		}
+	})
+	return nil
+}
+
+// failed returns the error of a failed background upload.
+func (p *packer) failed() error {
+	p.errMu.Lock()
+	defer p.errMu.Unlock()
+	return p.err
+}
+
+// forget takes blobs out of flight, so a later SaveBlob stores them again.
+func (p *packer) forget(blobs []pack.Blob) {
+	p.mu.Lock()
+	for _, b := range blobs {
+		delete(p.inflight, blobKey{b.Type, b.ID})
+	}
+	p.mu.Unlock()
+}
+
+// getBuf waits for a free data pack buffer, large enough for a full pack
+// so appending never reallocates. There are maxUploads+1 of them: one
+// filling, the others uploading; that bounds the memory of a backup.
+func (p *packer) getBuf(ctx context.Context) ([]byte, error) {
 	select {
 	case b := <-p.bufs:
-		return b[:0]
-	default:
-		return make([]byte, 0, p.r.opts.PackSize+5<<20)
+		if b == nil {
+			b = make([]byte, 0, p.r.opts.PackSize+5<<20)
+		}
+		return b[:0], nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 }
 
-func (p *packer) putBuf(b []byte) {
-	select {
-	case p.bufs <- b[:0]:
-	default:
-	}
-}
+// putBuf returns a data pack buffer.
+func (p *packer) putBuf(b []byte) { p.bufs <- b[:0] }
 
 // upload finishes w, stores it, and adds its blobs to the index. Whatever
 // happens, its blobs stop being in flight: indexed on success, forgotten
 // on failure so that a later SaveBlob stores them again.
-func (p *packer) upload(ctx context.Context, w *pack.Writer) error {
+func (p *packer) upload(ctx context.Context, t pack.BlobType, w *pack.Writer) error {
 	data, id, blobs := w.Finish(p.r.key)
-	defer func() {
-		p.mu.Lock()
-		for _, b := range blobs {
-			delete(p.inflight, blobKey{b.Type, b.ID})
-		}
-		p.mu.Unlock()
-	}()
-	select {
-	case p.uploads <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
+	defer p.forget(blobs)
+	if t == pack.DataBlob {
+		defer p.putBuf(data) // after the put: the store has read data by then
 	}
-	defer func() { <-p.uploads }()
 	err := putBytes(ctx, p.r.st, PackName(id), data)
 	if errors.Is(err, store.ErrExists) {
 		err = nil // same name, same bytes: the pack is already stored
@@ -316,25 +378,32 @@ func (p *packer) upload(ctx context.Context, w *pack.Writer) error {
 		return fmt.Errorf("upload pack %s: %w", id.Short(), err)
 	}
 	p.r.addPack(index.PackEntry{ID: id, Size: int64(len(data)), Blobs: blobs})
-	if cap(data) >= p.r.opts.PackSize {
-		p.putBuf(data)
-	}
 	return p.r.maybeWriteIndex(ctx)
 }
 
-// flush uploads every open pack; a failed upload does not keep the others
-// from being tried.
+// flush uploads every open pack and waits for all uploads; a failed upload
+// does not keep the others from being tried. The error of a failed upload
+// is reported once: afterwards the packer is usable again, and the blobs of
+// the failed pack will be stored by the next SaveBlob of them.
 func (p *packer) flush(ctx context.Context) error {
 	p.mu.Lock()
 	open := p.open
 	p.open = [2]*pack.Writer{}
 	p.mu.Unlock()
 	var errs []error
-	for _, w := range open {
-		if w != nil && w.Count() > 0 {
-			errs = append(errs, p.upload(ctx, w))
+	for t, w := range open {
+		switch {
+		case w != nil && w.Count() > 0:
+			errs = append(errs, p.enqueue(ctx, pack.BlobType(t), w))
+		case w != nil && pack.BlobType(t) == pack.DataBlob:
+			p.bufs <- nil // an empty pack's buffer; made anew when needed
 		}
 	}
+	p.running.Wait()
+	p.errMu.Lock()
+	errs = append(errs, p.err)
+	p.err = nil
+	p.errMu.Unlock()
 	return errors.Join(errs...)
 }
 
