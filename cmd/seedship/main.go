@@ -125,6 +125,7 @@ SEEDSHIP_PASSWORD, --password-file, or a prompt on a terminal.`,
 		newPruneCmd(e, g),
 		newKeyCmd(e, g),
 		newUnlockCmd(e, g),
+		newRegisterCmd(e),
 		newQuickstartCmd(e),
 		newVersionCmd(e),
 	)

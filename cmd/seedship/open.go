@@ -13,12 +13,18 @@ import (
 	"github.com/seedship/seedship/internal/store"
 	"github.com/seedship/seedship/internal/store/location"
 	"github.com/seedship/seedship/internal/store/retry"
+	"github.com/seedship/seedship/internal/vault"
 )
 
 // testKDFEnv, when "1", makes new keys use a trivially cheap KDF. It exists
 // for tests only: such keys are easy to brute-force.
 const testKDFEnv = "SEEDSHIP_INSECURE_TEST_KDF"
 
+// vaultLocation names the registered vault as a repository location.
+const vaultLocation = "vault:"
+
+// location is the repository location: --repo, $SEEDSHIP_REPO, or the
+// registered vault when this machine is registered.
 func (g *globals) location(e env) (string, error) {
 	if g.repo != "" {
 		return g.repo, nil
@@ -26,7 +32,12 @@ func (g *globals) location(e env) (string, error) {
 	if loc := e.getenv("SEEDSHIP_REPO"); loc != "" {
 		return loc, nil
 	}
-	return "", errors.New("no repository given: pass --repo LOCATION or set SEEDSHIP_REPO")
+	if dir, err := vault.DefaultConfigDir(e.getenv); err == nil {
+		if _, err := vault.LoadMachineConfig(dir); err == nil {
+			return vaultLocation, nil
+		}
+	}
+	return "", errors.New("no repository given: pass --repo LOCATION, set SEEDSHIP_REPO, or register this machine with a vault (seedship register)")
 }
 
 func logger(e env, g *globals) *slog.Logger {
@@ -67,6 +78,18 @@ func openStore(ctx context.Context, e env, g *globals, create bool) (store.Store
 // themselves. The Azure and S3 backends retry inside, where they can
 // rewind request bodies; a local disk's errors are not transient.
 func openLocation(ctx context.Context, e env, g *globals, loc string, create bool) (store.Store, error) {
+	if loc == vaultLocation {
+		dir, err := vault.DefaultConfigDir(e.getenv)
+		if err != nil {
+			return nil, err
+		}
+		st, err := vault.OpenRegistered(ctx, dir)
+		if err != nil {
+			return nil, err
+		}
+		// The vault client retries reads itself but not uploads.
+		return retry.New(st, retry.Options{Logger: logger(e, g)}), nil
+	}
 	st, err := location.Open(ctx, loc, create)
 	if err != nil {
 		return nil, err

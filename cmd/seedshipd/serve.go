@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net"
 
 	"github.com/spf13/cobra"
@@ -22,6 +23,7 @@ included, finish (up to shutdown_timeout).`,
 			}
 			defer s.Close()
 			return s.Serve(cmd.Context(), listen, func(a net.Addr) {
+				fmt.Fprintf(e.stdout, "seedshipd listening on https://%s\n", a)
 				if e.ready != nil {
 					e.ready(a.String())
 				}
