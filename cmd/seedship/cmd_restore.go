@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/seedship/seedship/internal/repo"
 	"github.com/seedship/seedship/internal/restorer"
 	"github.com/seedship/seedship/internal/snapshot"
 )
@@ -35,11 +37,7 @@ symlinks; sparse files stay sparse. Paths keep their absolute form below DIR
 				return fmt.Errorf("give the folder to restore into with --target DIR")
 			}
 			ctx := c.Context()
-			r, err := openRepo(ctx, e, g)
-			if err != nil {
-				return err
-			}
-			snap, err := r.FindSnapshot(ctx, args[0])
+			r, snap, err := openSnapshot(ctx, e, g, args[0])
 			if err != nil {
 				return err
 			}
@@ -73,6 +71,17 @@ symlinks; sparse files stay sparse. Paths keep their absolute form below DIR
 	return cmd
 }
 
+// openSnapshot opens the repository and finds the snapshot ref ("latest"
+// or an ID prefix) in it.
+func openSnapshot(ctx context.Context, e env, g *globals, ref string) (*repo.Repository, *snapshot.Snapshot, error) {
+	r, err := openRepo(ctx, e, g)
+	if err != nil {
+		return nil, nil, err
+	}
+	snap, err := r.FindSnapshot(ctx, ref)
+	return r, snap, err
+}
+
 func withRestorer(r restorer.Repository, o restorer.Options, fn func(*restorer.Restorer) (restorer.Result, error)) (restorer.Result, error) {
 	rs, err := restorer.New(r, o)
 	if err != nil {
@@ -98,11 +107,7 @@ func newLsCmd(e env, g *globals) *cobra.Command {
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx := c.Context()
-			r, err := openRepo(ctx, e, g)
-			if err != nil {
-				return err
-			}
-			snap, err := r.FindSnapshot(ctx, args[0])
+			r, snap, err := openSnapshot(ctx, e, g, args[0])
 			if err != nil {
 				return err
 			}
@@ -148,11 +153,7 @@ func newDumpCmd(e env, g *globals) *cobra.Command {
 		Args: cobra.ExactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx := c.Context()
-			r, err := openRepo(ctx, e, g)
-			if err != nil {
-				return err
-			}
-			snap, err := r.FindSnapshot(ctx, args[0])
+			r, snap, err := openSnapshot(ctx, e, g, args[0])
 			if err != nil {
 				return err
 			}
