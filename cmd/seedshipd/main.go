@@ -81,7 +81,8 @@ certificate and, by default, the object store.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(e), newAccountCmd(e), newVaultCmd(e), newOperatorCmd(e))
+	root.AddCommand(newServeCmd(e), newAccountCmd(e), newVaultCmd(e), newOperatorCmd(e),
+		newStorageAccountCmd(e), newDatacenterCmd(e), newJobsCmd(e))
 	return root
 }
 

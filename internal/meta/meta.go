@@ -1,5 +1,6 @@
 // Package meta defines the service's metadata database — accounts, vaults,
-// machines, API keys and registration tokens — as a small interface, DB,
+// machines, API keys, registration tokens, storage accounts, settings and
+// import jobs — as a small interface, DB,
 // that every backend (SQLite embedded, PostgreSQL for several instances)
 // implements and that metatest checks. The package holds no SQL; backends
 // live in the sub-packages.
@@ -154,5 +155,8 @@ type DB interface {
 	Vaults
 	Machines
 	Keys
+	StorageAccounts
+	Settings
+	Jobs
 	io.Closer
 }

@@ -1,7 +1,7 @@
 // Package service assembles seedshipd: the configuration in the data
 // folder, the metadata database, the object store, the TLS certificate,
 // metrics and logs, and the HTTPS serve loop with graceful shutdown around
-// the vault's API handler.
+// the vault's API handler (which also serves the import-job API).
 package service
 
 import (
@@ -106,6 +106,12 @@ func (s *Service) Endpoint(url string) vault.Endpoint {
 // point at url (the configured public URL when empty).
 func (s *Service) Admin(url string) *vault.Admin {
 	return &vault.Admin{DB: s.DB, Endpoint: s.Endpoint(url), Now: s.opts.Now, Rand: rand.Reader}
+}
+
+// Jobs returns the import-job logic over the database, with the service's
+// clock: the operator commands read jobs through it so expiry applies.
+func (s *Service) Jobs() *vault.Jobs {
+	return &vault.Jobs{DB: s.DB, Now: s.opts.Now, Rand: rand.Reader}
 }
 
 // OpenStore opens the object store of the machines' repositories.

@@ -25,6 +25,7 @@ type authWorld struct {
 	creds        map[string]string
 	machinePath  string
 	objectsPaths string
+	acmeID       string
 }
 
 func newAuthWorld(t *testing.T) *authWorld {
@@ -50,6 +51,8 @@ func newAuthWorld(t *testing.T) *authWorld {
 	}
 	w.creds["regtoken"] = vc.Token
 	w.machinePath = "/v1/vaults/" + v.ID + "/machines/" + m1.MachineID
+	w.acmeID = acme.AccountID
+	w.addJobs(t, acme.AccountID, rival.AccountID)
 	// Each caller reads and deletes its own object, so the order of rows
 	// and columns does not matter.
 	for _, c := range callers {
@@ -90,6 +93,7 @@ func TestAuthorization(t *testing.T) {
 	const (
 		u = http.StatusUnauthorized
 		f = http.StatusForbidden
+		n = http.StatusNotFound
 	)
 	// Columns: none, forged, expired, regtoken, otherAdmin, otherMachine, machine, admin, operator.
 	tests := []struct {
@@ -112,11 +116,22 @@ func TestAuthorization(t *testing.T) {
 		{"GET", "{m}/objects/data/{c}", "", [9]int{u, u, u, u, f, f, 200, 200, f}},
 		{"HEAD", "{m}/objects/data/{c}", "", [9]int{u, u, u, u, f, f, 200, 200, f}},
 		{"DELETE", "{m}/objects/data/{c}", "", [9]int{u, u, u, u, f, f, f, 204, f}},
+		// Import jobs: another account's job is 404 job_not_found, never 403.
+		{"GET", "/v1/datacenter", "", [9]int{u, u, u, u, 200, f, f, 200, 200}},
+		{"GET", "/v1/storage-accounts", "", [9]int{u, u, u, u, 200, f, f, 200, f}},
+		{"GET", "/v1/jobs", "", [9]int{u, u, u, u, 200, f, f, 200, 200}},
+		{"GET", "/v1/jobs?account={a}&state=Creating", "", [9]int{u, u, u, u, 200, f, f, 200, 200}},
+		{"GET", "/v1/jobs/get-me", "", [9]int{u, u, u, u, n, f, f, 200, 200}},
+		{"GET", "/v1/jobs/get-me?account={a}", "", [9]int{u, u, u, u, n, f, f, 200, 200}},
+		{"GET", "/v1/jobs/no-such-job", "", [9]int{u, u, u, u, n, f, f, n, n}},
+		{"POST", "/v1/jobs", jobBody("job-{c}"), [9]int{u, u, u, u, 201, f, f, 201, f}},
+		{"POST", "/v1/jobs/ship-me/shipping", shipBody("T-{c}"), [9]int{u, u, u, u, n, f, f, 200, f}},
+		{"POST", "/v1/jobs/cancel-me/cancel", "", [9]int{u, u, u, u, n, f, f, 200, f}},
 	}
 	w := newAuthWorld(t)
 	for _, tc := range tests {
 		for i, caller := range callers {
-			path := strings.NewReplacer("{m}", w.machinePath, "{v}", w.vault.ID, "{c}", caller).Replace(tc.path)
+			path := strings.NewReplacer("{m}", w.machinePath, "{v}", w.vault.ID, "{c}", caller, "{a}", w.acmeID).Replace(tc.path)
 			body := strings.ReplaceAll(tc.body, "{c}", caller)
 			resp := w.f.request(tc.method, path, w.creds[caller], strings.NewReader(body))
 			if resp.StatusCode != tc.want[i] {

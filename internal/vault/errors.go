@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/seedship/seedship/internal/importjob"
 )
 
 // Errors of this package, wrapped with %w.
@@ -36,6 +38,28 @@ var (
 	ErrValidity = errors.New("invalid token validity")
 	// ErrRange: a ranged read reaches past the end of the object (416).
 	ErrRange = errors.New("range outside the object")
+
+	// ErrJobNotFound: the account has no import job of that name (404
+	// job_not_found).
+	ErrJobNotFound = errors.New("import job not found")
+	// ErrJobExists: the account already has an import job of that name
+	// (409 job_exists).
+	ErrJobExists = errors.New("import job already exists")
+	// ErrTrackingInUse: another import job already has that tracking
+	// number (409 tracking_in_use).
+	ErrTrackingInUse = errors.New("tracking number already used by another import job")
+	// ErrInvalidTransition: the job's state does not allow the change (409
+	// invalid_transition). It is importjob's sentinel, so errors.Is works
+	// with either name.
+	ErrInvalidTransition = importjob.ErrInvalidTransition
+	// ErrStorageAccountNotFound: the account has no storage account of that
+	// name (404 storage_account_not_found).
+	ErrStorageAccountNotFound = errors.New("storage account not found")
+	// ErrNoDatacenter: the service has no datacenter address yet (404
+	// no_datacenter).
+	ErrNoDatacenter = errors.New("no datacenter address set")
+	// ErrInvalidJob: an import-job request is malformed (400 invalid).
+	ErrInvalidJob = errors.New("invalid import job request")
 )
 
 // Error codes of the API's JSON error body {"error": "...", "code": "..."}.
@@ -56,6 +80,15 @@ const (
 	CodeInternal       = "internal"
 	CodeUnavailable    = "unavailable"
 	CodeRequestTimeout = "timeout"
+
+	// Codes of the import-job API.
+	CodeJobNotFound            = "job_not_found"
+	CodeJobExists              = "job_exists"
+	CodeTrackingInUse          = "tracking_in_use"
+	CodeInvalidTransition      = "invalid_transition"
+	CodeStorageAccountNotFound = "storage_account_not_found"
+	CodeNoDatacenter           = "no_datacenter"
+	CodeInvalid                = "invalid"
 )
 
 // apiError is an error with its HTTP status and code; handlers return it

@@ -5,14 +5,16 @@
 // of internal/store over HTTP — put with streaming bodies, ranged get,
 // stat, list, delete — on top of any store.Store; machine M of vault V sees
 // the prefix vaults/V/machines/M/ of that store as its whole repository. It
-// also serves the account admin's vault and credential endpoints and
-// machine registration. Every call is authenticated and authorised; see
-// docs/api.md for the endpoints and their status codes.
+// also serves the account admin's vault and credential endpoints, machine
+// registration and the import-job API of offline seeding (Jobs holds its
+// logic). Every call is authenticated and authorised; see docs/api.md for
+// the endpoints and their status codes.
 //
 // The client (Client) is one more store.Store, with the service's
 // certificate pinned by fingerprint. Register turns a vault credentials
 // file into a registered machine; LoadMachineConfig and OpenStore give
-// seedship its vault repository afterwards.
+// seedship its vault repository afterwards. AccountClient is the account
+// admin's client of the import-job API.
 package vault
 
 import (
@@ -99,6 +101,7 @@ type ServerConfig struct {
 type Server struct {
 	cfg     ServerConfig
 	admin   *Admin
+	jobs    *Jobs
 	limiter *limiter
 	usage   *usage
 	mux     *http.ServeMux
@@ -125,6 +128,7 @@ func NewServer(cfg ServerConfig) *Server {
 	s := &Server{
 		cfg:     cfg,
 		admin:   &Admin{DB: cfg.DB, Endpoint: cfg.Endpoint, Now: cfg.Now, Rand: cfg.Rand},
+		jobs:    &Jobs{DB: cfg.DB, Now: cfg.Now, Rand: cfg.Rand},
 		limiter: newLimiter(cfg.Limits.AuthFailures, cfg.Now),
 		usage:   newUsage(),
 		mux:     http.NewServeMux(),
@@ -168,6 +172,7 @@ func (s *Server) routes() {
 	s.route("GET "+machine+"/objects/{name...}", streaming, s.getObject)
 	s.route("HEAD "+machine+"/objects/{name...}", quick, s.statObject)
 	s.route("DELETE "+machine+"/objects/{name...}", quick, s.deleteObject)
+	s.jobRoutes()
 	s.mux.HandleFunc("/", s.fallback)
 }
 

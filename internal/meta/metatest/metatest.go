@@ -38,6 +38,7 @@ func Run(t *testing.T, open Open) {
 		{"RegisterConcurrent", testRegisterConcurrent},
 		{"Machines", testMachines},
 	}
+	tests = append(tests, jobTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			db := open(t)

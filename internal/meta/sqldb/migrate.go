@@ -53,6 +53,33 @@ var migrations = [][]string{
 			used BIGINT NOT NULL DEFAULT 0,
 			machine_id TEXT NOT NULL DEFAULT '')`,
 	},
+	{ // 2: storage accounts, settings, import jobs
+		`CREATE TABLE storage_accounts (
+			account_id TEXT NOT NULL REFERENCES accounts (id),
+			name TEXT NOT NULL,
+			store TEXT NOT NULL,
+			created BIGINT NOT NULL,
+			PRIMARY KEY (account_id, name))`,
+		`CREATE TABLE settings (
+			key TEXT PRIMARY KEY,
+			value TEXT NOT NULL)`,
+		// body is the importjob.Job JSON; state and tracking are copies
+		// of its fields for queries and the uniqueness of tracking numbers
+		// (NULL until shipping is reported: NULLs never collide).
+		`CREATE TABLE jobs (
+			id TEXT PRIMARY KEY,
+			account_id TEXT NOT NULL REFERENCES accounts (id),
+			name TEXT NOT NULL,
+			body TEXT NOT NULL,
+			state TEXT NOT NULL,
+			tracking TEXT UNIQUE,
+			job_key TEXT NOT NULL,
+			version BIGINT NOT NULL,
+			created BIGINT NOT NULL,
+			updated BIGINT NOT NULL,
+			UNIQUE (account_id, name))`,
+		`CREATE INDEX jobs_state ON jobs (state)`,
+	},
 }
 
 // SchemaVersion is the schema version this code writes.
