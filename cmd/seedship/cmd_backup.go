@@ -26,6 +26,7 @@ type backupFlags struct {
 	force            bool
 	stdin            bool
 	stdinFilename    string
+	offlineFlags
 }
 
 func newBackupCmd(e env, g *globals) *cobra.Command {
@@ -55,10 +56,19 @@ files could not be read; each is named on stderr.`,
 	fl.BoolVar(&f.force, "force", false, "read every file, ignoring the previous snapshot")
 	fl.BoolVar(&f.stdin, "stdin", false, "back up standard input as one file")
 	fl.StringVar(&f.stdinFilename, "stdin-filename", "stdin", "file `NAME` for --stdin")
+	fl.BoolVar(&f.offline, "offline", false, "offline seeding: write the backup into --staging, to be shipped on drives")
+	fl.StringVar(&f.staging, "staging", "", "with --offline: the staging location `DIR`")
+	fl.StringVar(&f.job, "job", "", "with --offline: the import job's `NAME`")
+	fl.StringVar(&f.accountFile, "account-settings", "", "with --offline: the account settings `FILE`")
+	fl.StringVar(&f.storageAccount, "storage-account", "", "with --offline: the storage account `SA` the drives are imported to")
+	fl.StringVar(&f.container, "container", "", "with --offline: the storage `CONTAINER` the drives are imported to")
 	return cmd
 }
 
 func runBackup(ctx context.Context, e env, g *globals, f *backupFlags, args []string) error {
+	if f.offline {
+		return runOfflineBackup(ctx, e, g, f, args)
+	}
 	if f.stdin && len(args) > 0 {
 		return errors.New("--stdin backs up standard input only: give no paths")
 	}

@@ -128,6 +128,8 @@ SEEDSHIP_PASSWORD, --password-file, or a prompt on a terminal.`,
 		newRegisterCmd(e),
 		newQuickstartCmd(e),
 		newVersionCmd(e),
+		newDiskprepCmd(e, g),
+		newShippingCmd(e, g),
 	)
 	return root
 }

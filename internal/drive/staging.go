@@ -25,7 +25,8 @@ type srcFile struct {
 }
 
 // scanStaging lists the files to copy: every regular file below root
-// except the journal, the seed record and temporary files, metadata first
+// except the top-level "seedship-*" files (seed record, journal, account
+// copy, job key) and temporary files, metadata first
 // (config, keys, snapshots, index), then everything else, then the packs,
 // each group sorted by path. Symbolic links and special files are refused:
 // a linked directory would otherwise be silently left off the drives.
@@ -43,7 +44,10 @@ func scanStaging(root string) ([]srcFile, error) {
 		switch {
 		case d.IsDir():
 			return nil
-		case rel == JournalName || rel == SeedRecordName || strings.HasPrefix(d.Name(), tmpPrefix):
+		case !strings.Contains(rel, "/") && strings.HasPrefix(rel, reservedPrefix), strings.HasPrefix(d.Name(), tmpPrefix):
+			// The staging location's own files (seed record, journal, the
+			// account copy, the job key) never go on a drive: every
+			// top-level "seedship-" name is reserved for them.
 			return nil
 		case !d.Type().IsRegular():
 			return fmt.Errorf("%w: %s is a %s, not a regular file: move it out of the staging location", ErrStaging, p, typeName(d.Type()))
