@@ -45,11 +45,9 @@ func loopFS(t *testing.T, size int64) string {
 // statfs (the estimate must keep clear of ENOSPC), once with statfs lying
 // so that the copy runs into a real ENOSPC in the middle of a file.
 func TestLoopDevices(t *testing.T) {
-	if os.Getenv("SEEDSHIP_TEST_LOOP") != "1" {
-		t.Skip("set SEEDSHIP_TEST_LOOP=1 to run (needs root, mkfs.ext4, losetup, mount)")
-	}
+	// Runs wherever the machine allows it, as CI does (root, loop devices).
 	if os.Geteuid() != 0 {
-		t.Skip("needs root")
+		t.Skip("needs root to make and mount loop-device filesystems")
 	}
 	for _, tool := range []string{"mkfs.ext4", "losetup", "mount", "umount"} {
 		if _, err := exec.LookPath(tool); err != nil {
