@@ -82,7 +82,7 @@ certificate and, by default, the object store.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newServeCmd(e), newAccountCmd(e), newVaultCmd(e), newOperatorCmd(e),
-		newStorageAccountCmd(e), newDatacenterCmd(e), newJobsCmd(e))
+		newStorageAccountCmd(e), newDatacenterCmd(e), newJobsCmd(e), newOpsCmd(e))
 	return root
 }
 

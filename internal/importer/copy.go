@@ -1,0 +1,200 @@
+package importer
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"strings"
+
+	"github.com/seedship/seedship/internal/drive"
+	"github.com/seedship/seedship/internal/store"
+)
+
+// LogsDir is the top-level name, inside a container, of the import logs.
+// Manifest paths cannot start with "seedship-" (drive.CheckPath), so no
+// drive file can collide with a log.
+const LogsDir = "seedship-import-logs"
+
+// errMismatch: a file on the drive differs from its manifest entry.
+var errMismatch = errors.New("differs from the manifest")
+
+// emptySHA256 is the SHA-256 of no bytes.
+const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+// ObjectName returns the object name of manifest path p in container:
+// "CONTAINER/p". It fails unless p passes drive.CheckPath, the container is
+// a valid object name, and the result is a valid object name (at most 1024
+// bytes): a name it returns always lies below "CONTAINER/" and never in
+// the container's LogsDir.
+func ObjectName(container, p string) (string, error) {
+	if err := store.ValidName(container); err != nil {
+		return "", fmt.Errorf("container %q: %w", container, err)
+	}
+	if err := drive.CheckPath(p); err != nil {
+		return "", err
+	}
+	name := container + "/" + p
+	if err := store.ValidName(name); err != nil {
+		return "", fmt.Errorf("%w: %q in container %s: %v", drive.ErrPath, p, container, err)
+	}
+	return name, nil
+}
+
+// LogPrefix is the folder, inside the container, of a drive's logs.
+func LogPrefix(container, job, driveID string) string {
+	return container + "/" + LogsDir + "/" + job + "/" + driveID
+}
+
+// verifyReader streams a file of a drive into Put while hashing it. The
+// read that would complete the file first checks that the file ends there
+// and that its SHA-256 matches; on a mismatch it withholds those bytes and
+// fails, so the store aborts the Put and the object never becomes visible.
+type verifyReader struct {
+	r    io.Reader
+	h    hash.Hash
+	n    int64
+	size int64
+	want string
+	path string
+	done bool
+	err  error // the drive-side failure, if any
+}
+
+func newVerifyReader(r io.Reader, f drive.File) *verifyReader {
+	return &verifyReader{r: r, h: sha256.New(), size: f.Size, want: f.SHA256, path: f.Path}
+}
+
+// Read implements io.Reader.
+func (v *verifyReader) Read(p []byte) (int, error) {
+	if v.err != nil {
+		return 0, v.err
+	}
+	if v.n == v.size {
+		if !v.done {
+			if err := v.finish(); err != nil {
+				return 0, err
+			}
+		}
+		return 0, io.EOF
+	}
+	if rem := v.size - v.n; int64(len(p)) > rem {
+		p = p[:rem]
+	}
+	n, err := v.r.Read(p)
+	v.h.Write(p[:n])
+	if v.n+int64(n) == v.size && n > 0 {
+		if ferr := v.finish(); ferr != nil {
+			return 0, ferr
+		}
+		v.n += int64(n)
+		return n, nil
+	}
+	v.n += int64(n)
+	switch {
+	case err == io.EOF:
+		return 0, v.fail(fmt.Errorf("%w: file %s ends after %d bytes, the manifest says %d", errMismatch, v.path, v.n, v.size))
+	case err != nil:
+		return 0, v.fail(fmt.Errorf("read %s from the drive: %w", v.path, err))
+	}
+	return n, nil
+}
+
+// finish checks, once every byte was hashed, that the file ends and that
+// the hash matches.
+func (v *verifyReader) finish() error {
+	v.done = true
+	var probe [1]byte
+	if n, _ := io.ReadFull(v.r, probe[:]); n > 0 {
+		return v.fail(fmt.Errorf("%w: file %s is longer than the %d bytes the manifest says", errMismatch, v.path, v.size))
+	}
+	if got := hex.EncodeToString(v.h.Sum(nil)); got != v.want {
+		return v.fail(fmt.Errorf("%w: file %s has SHA-256 %s, the manifest says %s", errMismatch, v.path, got, v.want))
+	}
+	return nil
+}
+
+func (v *verifyReader) fail(err error) error {
+	v.err = err
+	return err
+}
+
+// outcome is what happened to one file.
+type outcome int
+
+const (
+	copied outcome = iota
+	skipped
+	failed
+)
+
+// copyFile copies one manifest file into the store. A problem of the file
+// or the drive is an outcome (failed, with the reason); an error is a
+// problem of the store or the context and stops the import.
+func copyFile(ctx context.Context, st store.Store, root, container string, f drive.File) (outcome, string, error) {
+	name, err := ObjectName(container, f.Path)
+	if err != nil {
+		return failed, err.Error(), nil
+	}
+	if o, why, err := existing(ctx, st, name, f); o != failed || why != "" || err != nil {
+		return o, why, err
+	}
+	r, err := drive.OpenNoFollow(root, f.Path)
+	if err != nil {
+		return failed, err.Error(), nil
+	}
+	defer r.Close()
+	fi, err := r.Stat()
+	switch {
+	case err != nil:
+		return failed, err.Error(), nil
+	case fi.Size() != f.Size:
+		return failed, fmt.Sprintf("%v: file %s has %d bytes on the drive, the manifest says %d", errMismatch, f.Path, fi.Size(), f.Size), nil
+	case f.Size == 0 && f.SHA256 != emptySHA256:
+		// A store may create an empty object without reading: check first.
+		return failed, fmt.Sprintf("%v: file %s is empty, the manifest says SHA-256 %s", errMismatch, f.Path, f.SHA256), nil
+	}
+	v := newVerifyReader(r, f)
+	err = st.Put(ctx, name, v, f.Size)
+	switch {
+	case err == nil:
+		return copied, "", nil
+	case v.err != nil:
+		return failed, v.err.Error(), nil
+	case errors.Is(err, store.ErrExists):
+		o, why, err := existing(ctx, st, name, f)
+		if o == failed && why == "" && err == nil {
+			return failed, fmt.Sprintf("put %s: exists but cannot be found", name), nil
+		}
+		return o, why, err
+	}
+	return failed, "", fmt.Errorf("copy %s to %s: %w", f.Path, name, err)
+}
+
+// existing reports an object already in the container: skipped with the
+// right size (an earlier attempt copied it, and objects become visible only
+// verified), failed with another size. (failed, "", nil): not there.
+func existing(ctx context.Context, st store.Store, name string, f drive.File) (outcome, string, error) {
+	info, err := st.Stat(ctx, name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return failed, "", nil
+	case err != nil:
+		return failed, "", fmt.Errorf("stat %s: %w", name, err)
+	case info.Size != f.Size:
+		return failed, fmt.Sprintf("object %s already exists with %d bytes, the manifest says %d: not overwritten", name, info.Size, f.Size), nil
+	}
+	return skipped, "", nil
+}
+
+// quote makes an untrusted name safe for one log line.
+func quote(s string) string {
+	q := fmt.Sprintf("%q", s)
+	if q[1:len(q)-1] == s && !strings.ContainsAny(s, " \t") {
+		return s
+	}
+	return q
+}
