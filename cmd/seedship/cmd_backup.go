@@ -75,30 +75,15 @@ func runBackup(ctx context.Context, e env, g *globals, f *backupFlags, args []st
 	if !f.stdin && len(args) == 0 {
 		return errors.New("nothing to back up: give one or more paths (or --stdin)")
 	}
-	excludes, err := collectExcludes(f)
-	if err != nil {
+	// Bad exclude patterns fail before the password is asked for.
+	if _, err := collectExcludes(f); err != nil {
 		return err
 	}
 	r, err := openRepo(ctx, e, g)
 	if err != nil {
 		return err
 	}
-	var res archiver.Result
-	var snap *snapshot.Snapshot
-	err = withLock(ctx, r, false, func() error {
-		if _, err := r.RecoverPacks(ctx); err != nil {
-			return err
-		}
-		snap, res, err = backupSnapshot(ctx, e, g, f, r, excludes, args)
-		if err != nil {
-			return err
-		}
-		if err := r.Flush(ctx); err != nil {
-			return fmt.Errorf("save data: %w", err)
-		}
-		_, err = r.SaveSnapshot(ctx, snap)
-		return err
-	})
+	snap, res, err := backupInto(ctx, e, g, f, r, args)
 	if err != nil {
 		return err
 	}

@@ -199,7 +199,8 @@ func openStaging(ctx context.Context, e env, g *globals, dir string) (*repo.Repo
 	return r, nil
 }
 
-// backupInto runs one backup into r, as backup does.
+// backupInto runs one backup into r: recover packs of an interrupted run,
+// archive, flush, save the snapshot — under a shared lock.
 func backupInto(ctx context.Context, e env, g *globals, f *backupFlags, r *repo.Repository, args []string) (*snapshot.Snapshot, archiver.Result, error) {
 	excludes, err := collectExcludes(f)
 	if err != nil {
