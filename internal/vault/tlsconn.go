@@ -14,12 +14,20 @@ import (
 // with one system call; handshake messages, alerts and anything written
 // outside Write still go out at once.
 
-// bufPool holds the record batches of Writes in progress; one per
-// listener or client.
+// batchSize is how much plaintext one batch carries at most: 16 full
+// records.
+const batchSize = 256 << 10
+
+// batchCap holds batchSize of plaintext as records, with room for their
+// headers and tags, so that a batch never reallocates.
+const batchCap = batchSize + 16<<10
+
+// bufPool holds the record batches of Writes in progress and the
+// read-ahead of connections; one per listener or client.
 type bufPool struct{ p sync.Pool }
 
 func newBufPool() *bufPool {
-	return &bufPool{p: sync.Pool{New: func() any { b := make([]byte, 0, 256<<10); return &b }}}
+	return &bufPool{p: sync.Pool{New: func() any { b := make([]byte, 0, batchCap); return &b }}}
 }
 
 // batchConn is the socket under the TLS layer: it passes writes through,
@@ -86,7 +94,7 @@ func (b *batchConn) end() error {
 	b.buf = nil
 	_, err := b.Conn.Write(*buf)
 	*buf = (*buf)[:0]
-	if cap(*buf) <= 1<<20 {
+	if cap(*buf) <= 2*batchCap { // a batch outgrows batchCap only when TLS adds a message of its own
 		b.pool.p.Put(buf)
 	}
 	return err
@@ -108,20 +116,31 @@ func newBatchedTLS(raw net.Conn, pool *bufPool, cfg *tls.Config, server bool) *b
 	return &batchedTLS{Conn: tls.Client(bc, cfg), raw: bc}
 }
 
-// Write encrypts p and sends all its records at once. The handshake runs
-// first, unbatched: its flights must not wait.
+// Write encrypts p and sends its records batchSize of plaintext at a
+// time, each batch with one system call; a larger p would only make a
+// larger buffer. The handshake runs first, unbatched: its flights must not
+// wait.
 func (c *batchedTLS) Write(p []byte) (int, error) {
 	if err := c.Conn.Handshake(); err != nil {
 		return 0, err
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.raw.begin()
-	n, err := c.Conn.Write(p)
-	if ferr := c.raw.end(); err == nil && ferr != nil {
-		n, err = 0, ferr
+	n := 0
+	for len(p) > 0 {
+		m := min(len(p), batchSize)
+		c.raw.begin()
+		w, err := c.Conn.Write(p[:m])
+		if ferr := c.raw.end(); err == nil && ferr != nil {
+			w, err = 0, ferr
+		}
+		n += w
+		if err != nil {
+			return n, err
+		}
+		p = p[m:]
 	}
-	return n, err
+	return n, nil
 }
 
 // NewTLSListener returns a listener whose connections speak TLS with cfg

@@ -77,3 +77,56 @@ func TestBatchedTLS(t *testing.T) {
 		t.Fatalf("server: %v", err)
 	}
 }
+
+// sizeRecorder is a connection that remembers its largest Write.
+type sizeRecorder struct {
+	net.Conn
+	max int
+}
+
+func (s *sizeRecorder) Write(p []byte) (int, error) {
+	s.max = max(s.max, len(p))
+	return s.Conn.Write(p)
+}
+
+// TestBatchedTLSLargeWrite checks that a Write of many megabytes — a
+// store's WriterTo hands the response its whole object — goes out in
+// batches of bounded size, each within a pool buffer, and arrives whole.
+func TestBatchedTLSLargeWrite(t *testing.T) {
+	ts := httptest.NewUnstartedServer(nil)
+	ts.StartTLS()
+	cert := ts.TLS.Certificates[0]
+	ts.Close()
+	a, b := net.Pipe()
+	rec := &sizeRecorder{Conn: a}
+	pool := newBufPool()
+	srv := newBatchedTLS(rec, pool, &tls.Config{Certificates: []tls.Certificate{cert}}, true)
+	cfg, _ := TLSConfig(Endpoint{URL: "https://127.0.0.1", Fingerprint: FingerprintOf(cert.Certificate[0])})
+	cfg.ServerName = "127.0.0.1"
+	cli := newBatchedTLS(b, pool, cfg, false)
+	defer a.Close() // not the TLS side: over a pipe, its close_notify would wait for a reader
+	defer b.Close()
+	msg := make([]byte, 1<<20+123)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range msg {
+		msg[i] = byte(rng.Uint32())
+	}
+	errc := make(chan error, 1)
+	go func() {
+		_, err := srv.Write(msg)
+		errc <- err
+	}()
+	got := make([]byte, len(msg))
+	if _, err := io.ReadFull(cli, got); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, msg) {
+		t.Fatal("received bytes differ")
+	}
+	if rec.max > batchCap {
+		t.Errorf("largest socket write %d bytes, want at most %d", rec.max, batchCap)
+	}
+}
