@@ -67,7 +67,8 @@ func (p *prep) full(t *target, f srcFile, cause error) error {
 }
 
 // copyFile copies one staging file to the drive: into path.partial while
-// hashing it, fsync, rename into place, fsync the directory. On ENOSPC the
+// hashing it, fdatasync, rename into place. The directory is fsynced with
+// the batch that journals the file (see flush). On ENOSPC the
 // partial file is removed to give the space back; after any other error it
 // is left for the next run to remove, as after a crash.
 func (p *prep) copyFile(ctx context.Context, t *target, f srcFile) (File, error) {
@@ -76,6 +77,7 @@ func (p *prep) copyFile(ctx context.Context, t *target, f srcFile) (File, error)
 		return File{}, fmt.Errorf("%w: %v", ErrStaging, err)
 	}
 	defer src.Close()
+	readOnce(src)
 	if err := p.mkdirs(t, path.Dir(f.path)); err != nil {
 		return File{}, err
 	}
@@ -89,16 +91,13 @@ func (p *prep) copyFile(ctx context.Context, t *target, f srcFile) (File, error)
 	if err != nil {
 		return File{}, err
 	}
-	p.dropCache(src)
 	if err := p.hk.do(opRename, f.path); err != nil {
 		return File{}, err
 	}
 	if err := os.Rename(dst+PartialSuffix, dst); err != nil {
 		return File{}, err
 	}
-	if err := p.syncDir(filepath.Dir(dst)); err != nil {
-		return File{}, err
-	}
+	p.markDirty(filepath.Dir(dst)) // fsynced with the batch of its journal record
 	p.hk.didCopy(f.path)
 	return File{Path: f.path, Size: f.size, SHA256: sum}, nil
 }
@@ -126,7 +125,7 @@ func (p *prep) writePartial(ctx context.Context, name string, src *os.File, f sr
 	if err := p.hk.do(opSync, f.path); err != nil {
 		return "", err
 	}
-	if err := p.hk.sync(out); err != nil {
+	if err := p.hk.datasync(out); err != nil {
 		return "", err
 	}
 	p.dropCache(out)
@@ -195,8 +194,8 @@ func (p *prep) writePiece(out *os.File, b []byte, off int64, name string) error 
 	return nil
 }
 
-// mkdirs creates the missing directories of dir on the drive, syncing each
-// parent so the new entry is durable.
+// mkdirs creates the missing directories of dir on the drive; each parent
+// is fsynced by the next flush, before any file below it is journaled.
 func (p *prep) mkdirs(t *target, dir string) error {
 	if t.dirs[dir] {
 		return nil
@@ -213,9 +212,7 @@ func (p *prep) mkdirs(t *target, dir string) error {
 			return err
 		}
 	}
-	if err := p.syncDir(filepath.Dir(full)); err != nil {
-		return err
-	}
+	p.markDirty(filepath.Dir(full)) // fsynced before any file in it is journaled
 	t.dirs[dir] = true
 	return nil
 }

@@ -10,6 +10,9 @@ import (
 // handing files back to the next drive if the drive turns out full),
 // every file verified unless SkipVerify, then the journal's finish record.
 func (p *prep) finish(ctx context.Context, t *target) error {
+	if err := p.flush(); err != nil { // files, directories and journal durable first
+		return err
+	}
 	var b []byte
 	for {
 		m := &Manifest{Format: FormatVersion, Job: p.o.Job, DriveID: t.rec.id, Seq: t.rec.seq,

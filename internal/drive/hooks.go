@@ -59,6 +59,14 @@ func (h *hooks) sync(f interface{ Sync() error }) error {
 	return f.Sync()
 }
 
+// datasync fdatasyncs f unless the hooks turn fsync off.
+func (h *hooks) datasync(f *os.File) error {
+	if h != nil && h.noSync {
+		return nil
+	}
+	return datasync(f)
+}
+
 func (h *hooks) do(op, name string) error {
 	if h == nil || h.op == nil {
 		return nil

@@ -288,23 +288,30 @@ func (j *journal) cut(valid int64) error {
 	return nil
 }
 
-// append writes one record and syncs it.
-func (j *journal) append(r record) error {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("journal: %w", err)
+// append writes records, one line each, with one write, and syncs the
+// journal.
+func (j *journal) append(rs ...record) error {
+	j.enc = j.enc[:0]
+	for _, r := range rs {
+		b, err := json.Marshal(r)
+		if err != nil {
+			return fmt.Errorf("journal: %w", err)
+		}
+		if len(b) >= maxJournalLine {
+			return fmt.Errorf("journal: record for %s too long", r.Path)
+		}
+		j.enc = append(append(j.enc, b...), '\n')
 	}
-	if len(b) >= maxJournalLine {
-		return fmt.Errorf("journal: record for %s too long", r.Path)
+	if len(rs) == 0 {
+		return nil
 	}
-	j.enc = append(append(j.enc[:0], b...), '\n')
-	if err := j.hk.do(opJournalWrite, r.Op); err != nil {
+	if err := j.hk.do(opJournalWrite, rs[len(rs)-1].Op); err != nil {
 		return err
 	}
 	if _, err := j.f.Write(j.enc); err != nil {
 		return fmt.Errorf("journal: write: %w", err)
 	}
-	if err := j.hk.do(opJournalSync, r.Op); err != nil {
+	if err := j.hk.do(opJournalSync, rs[len(rs)-1].Op); err != nil {
 		return err
 	}
 	if err := j.hk.sync(j.f); err != nil {

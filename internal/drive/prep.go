@@ -127,7 +127,21 @@ type prep struct {
 	res     Result
 	next    int // index of the next path in o.Drives
 	total   int64
+	// The batch of file records not yet in the journal, and the drive's
+	// directories not yet fsynced since an entry was added (see flush).
+	queued      []record
+	queuedBytes int64
+	dirty       map[string]bool
 }
+
+// A batch of file records is flushed to the journal after batchFiles files
+// or batchBytes bytes, and always before anything else is journaled or a
+// manifest is written: that bounds what a power cut makes the next run hash
+// again (or copy again, for files whose rename was lost).
+const (
+	batchFiles = 64
+	batchBytes = 256 << 20
+)
 
 // Prep copies the staging repository onto drives, writes and verifies each
 // drive's manifest, and returns the finished drives. It resumes an
@@ -147,6 +161,13 @@ func Prep(ctx context.Context, o Options) (*Result, error) {
 		return &p.res, nil
 	}
 	err = p.run(ctx)
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		// A stop, not a crash: journal the files copied so far, so the
+		// next run need not find them by hashing them.
+		if ferr := p.flush(); ferr != nil {
+			err = fmt.Errorf("%w (and journaling the files copied: %v)", err, ferr)
+		}
+	}
 	p.collect()
 	return &p.res, err
 }

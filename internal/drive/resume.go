@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -178,8 +179,24 @@ func (p *prep) record(t *target, f File) error {
 	return nil
 }
 
-// log appends a record to the journal and applies it to the state.
+// log applies a record to the state and appends it to the journal. File
+// records are batched (see flush); any other record first flushes the
+// batch, so the journal keeps the order of the records.
 func (p *prep) log(r record) error {
+	if r.Op == opFile {
+		if err := p.st.apply(r); err != nil {
+			return fmt.Errorf("%w: %v", ErrJournal, err)
+		}
+		p.queued = append(p.queued, r)
+		p.queuedBytes += r.Size
+		if len(p.queued) >= batchFiles || p.queuedBytes >= batchBytes {
+			return p.flush()
+		}
+		return nil
+	}
+	if err := p.flush(); err != nil {
+		return err
+	}
 	if err := p.j.append(r); err != nil {
 		return err
 	}
@@ -187,6 +204,40 @@ func (p *prep) log(r record) error {
 		return fmt.Errorf("%w: %v", ErrJournal, err)
 	}
 	return nil
+}
+
+// flush makes the batch durable: it fsyncs the drive's directories that
+// gained entries (renamed files, new directories), then appends the queued
+// file records with one write and one fsync. So a file record still names
+// a file that is complete and durable under its final name. A crash before
+// the flush loses at most the batch's records; the next run finds those
+// files on the drive and adopts them after hashing them (see cleanDrive),
+// or copies again a file whose rename did not survive a power cut.
+func (p *prep) flush() error {
+	dirs := make([]string, 0, len(p.dirty))
+	for d := range p.dirty {
+		dirs = append(dirs, d)
+	}
+	slices.Sort(dirs)
+	for _, d := range dirs {
+		if err := p.syncDir(d); err != nil {
+			return err
+		}
+		delete(p.dirty, d)
+	}
+	if err := p.j.append(p.queued...); err != nil {
+		return err
+	}
+	p.queued, p.queuedBytes = p.queued[:0], 0
+	return nil
+}
+
+// markDirty remembers that dir on the drive gained an entry, for flush.
+func (p *prep) markDirty(dir string) {
+	if p.dirty == nil {
+		p.dirty = map[string]bool{}
+	}
+	p.dirty[dir] = true
 }
 
 func (p *prep) hashFile(ctx context.Context, full string) (string, error) {

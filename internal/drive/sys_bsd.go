@@ -21,5 +21,11 @@ func statFree(path string) (free, bsize int64, err error) {
 // dropCache is a no-op where posix_fadvise is not available.
 func dropCache(*os.File) {}
 
+// readOnce is a no-op where posix_fadvise is not available.
+func readOnce(*os.File) {}
+
 // startWriteback is a no-op where sync_file_range is not available.
 func startWriteback(*os.File, int64, int64) {}
+
+// datasync is fsync where fdatasync is not available.
+func datasync(f *os.File) error { return f.Sync() }

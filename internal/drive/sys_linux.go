@@ -23,8 +23,8 @@ func statFree(path string) (free, bsize int64, err error) {
 }
 
 // dropCache asks the kernel to forget a synced file's cached pages, so that
-// verification reads the drive rather than memory and a multi-terabyte copy
-// does not flush everything else out of the page cache.
+// verification reads the drive rather than memory and the drive's copy does
+// not fill the page cache.
 func dropCache(f *os.File) {
 	if rc, err := f.SyscallConn(); err == nil {
 		_ = rc.Control(func(fd uintptr) { _ = unix.Fadvise(int(fd), 0, 0, unix.FADV_DONTNEED) })
@@ -38,4 +38,41 @@ func startWriteback(f *os.File, off, n int64) {
 	if rc, err := f.SyscallConn(); err == nil {
 		_ = rc.Control(func(fd uintptr) { _ = unix.SyncFileRange(int(fd), off, n, unix.SYNC_FILE_RANGE_WRITE) })
 	}
+}
+
+// readOnce tells the kernel that a staging file is read once, front to
+// back: a larger readahead window, and (since Linux 6.3) pages that are not
+// promoted in the page cache, so a multi-terabyte copy does not push other
+// programs' data out. Unlike dropping the file's pages after the copy, this
+// keeps pages that were cached already, as cp does.
+func readOnce(f *os.File) {
+	if rc, err := f.SyscallConn(); err == nil {
+		_ = rc.Control(func(fd uintptr) {
+			_ = unix.Fadvise(int(fd), 0, 0, unix.FADV_SEQUENTIAL)
+			_ = unix.Fadvise(int(fd), 0, 0, unix.FADV_NOREUSE)
+		})
+	}
+}
+
+// datasync flushes f's data and the metadata needed to read it back (its
+// size and blocks), without the timestamps fsync would also write.
+func datasync(f *os.File) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		for {
+			if serr = unix.Fdatasync(int(fd)); serr != unix.EINTR {
+				return
+			}
+		}
+	}); err != nil {
+		return err
+	}
+	if serr != nil {
+		return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: serr}
+	}
+	return nil
 }
