@@ -4,6 +4,7 @@ package drive
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,5 +78,25 @@ func TestLoopDevices(t *testing.T) {
 			}
 			t.Logf("drive 1: %d files, %.1f MiB; ENOSPC on %v", res.Drives[0].Files, float64(res.Drives[0].Bytes)/(1<<20), full)
 		})
+	}
+}
+
+// TestReadOnlyDrive: a drive mounted read-only is refused before anything
+// is journaled, with a message that says what to do.
+func TestReadOnlyDrive(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to make and mount loop-device filesystems")
+	}
+	mnt := loopFS(t, 16<<20)
+	if out, err := exec.Command("mount", "-o", "remount,ro", mnt).CombinedOutput(); err != nil {
+		t.Fatalf("remount read-only: %v\n%s", err, out)
+	}
+	staging, _ := makeStaging(t, 5, 2, uniform(1<<20, 2<<20))
+	_, err := Prep(context.Background(), testOptions(staging, []string{mnt}, 0))
+	if !errors.Is(err, ErrDrivePath) || !strings.Contains(err.Error(), "read-write") {
+		t.Fatalf("Prep onto a read-only drive = %v, want ErrDrivePath saying to mount it read-write", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(staging, JournalName)); strings.Contains(string(b), `"start"`) {
+		t.Errorf("the journal records a drive start for a refused drive:\n%s", b)
 	}
 }

@@ -36,3 +36,9 @@ func isNoSpace(err error) bool {
 func ignorableSyncErr(err error) bool {
 	return errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOTSUP) || errors.Is(err, unix.ENOSYS)
 }
+
+// checkWritable fails when dir cannot be written, as on a drive mounted
+// read-only (access(2) says so even to root).
+func checkWritable(dir string) error {
+	return unix.Access(dir, unix.W_OK)
+}

@@ -197,6 +197,9 @@ func (p *prep) checkMount(mount string) (string, error) {
 			return "", fmt.Errorf("%w: %s and the staging location %s overlap", ErrDrivePath, real, p.staging)
 		}
 	}
+	if err := checkWritable(real); err != nil {
+		return "", fmt.Errorf("%w: %s cannot be written (%v): mount the drive read-write, or use another drive", ErrDrivePath, real, err)
+	}
 	return real, nil
 }
 
