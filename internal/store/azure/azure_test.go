@@ -42,8 +42,8 @@ func TestStagedBlocks(t *testing.T) {
 	cfg.PartSize = 1 << 20
 	s := newTestStore(t, cfg)
 	const size = 5<<20 + 12345
-	data, _ := io.ReadAll(newGenReader(1, size))
-	if err := s.Put(t.Context(), "data/ab/big", onlyReader{bytes.NewReader(data)}, -1); err != nil {
+	data, _ := io.ReadAll(storetest.GenReader(1, size))
+	if err := s.Put(t.Context(), "data/ab/big", storetest.OnlyReader(bytes.NewReader(data)), -1); err != nil {
 		t.Fatalf("Put: %v", err)
 	}
 	for _, r := range [][2]int64{{0, -1}, {1<<20 - 10, 20}, {3 << 20, 2 << 20}, {size - 1, 1}} {
@@ -61,7 +61,7 @@ func TestStagedBlocks(t *testing.T) {
 			t.Errorf("Get(%d, %d) = %d bytes, %v; want %d bytes", r[0], r[1], len(got), err, len(want))
 		}
 	}
-	err := s.Put(t.Context(), "data/ab/big", onlyReader{bytes.NewReader(data)}, size)
+	err := s.Put(t.Context(), "data/ab/big", storetest.OnlyReader(bytes.NewReader(data)), size)
 	if !errors.Is(err, store.ErrExists) {
 		t.Errorf("second staged Put = %v, want ErrExists", err)
 	}
@@ -76,7 +76,7 @@ func TestTransientRetried(t *testing.T) {
 	var mu sync.Mutex
 	seen := map[string]int{}
 	ft := newFaultTransport(func(n int, req *http.Request, next http.RoundTripper) (*http.Response, error) {
-		key := req.Method + " " + req.URL.String() + " " + header(req, "Range") + header(req, "x-ms-range")
+		key := req.Method + " " + req.URL.String() + " " + storetest.Header(req, "Range") + storetest.Header(req, "x-ms-range")
 		mu.Lock()
 		seen[key]++
 		k := seen[key]
@@ -139,7 +139,7 @@ func TestRetriesBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = s.Stat(t.Context(), "keys/k")
-		if got := ft.requests(); got != tc.requests {
+		if got := ft.Requests(); got != tc.requests {
 			t.Errorf("HTTP %d: %d requests, want %d", tc.code, got, tc.requests)
 		}
 		if err == nil || tc.is != nil && !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.msg) {
@@ -172,10 +172,10 @@ func TestLostCreateAnswer(t *testing.T) {
 		})
 		cfg.HTTPClient = &http.Client{Transport: ft}
 		s := newTestStore(t, cfg)
-		data, _ := io.ReadAll(newGenReader(2, 3<<20))
+		data, _ := io.ReadAll(storetest.GenReader(2, 3<<20))
 		var r io.Reader = bytes.NewReader(data)
 		if staged {
-			r = onlyReader{r}
+			r = storetest.OnlyReader(r)
 		}
 		if err := s.Put(t.Context(), "index/x", r, int64(len(data))); err != nil || !lost {
 			t.Fatalf("staged=%v: Put after a lost answer = %v (answer lost: %v), want success", staged, err, lost)
@@ -197,15 +197,15 @@ func TestResumedRead(t *testing.T) {
 		if err != nil || req.Method != http.MethodGet || req.URL.RawQuery != "" {
 			return resp, err
 		}
-		ranges = append(ranges, header(req, "x-ms-range")+" if-match="+header(req, "If-Match"))
+		ranges = append(ranges, storetest.Header(req, "x-ms-range")+" if-match="+storetest.Header(req, "If-Match"))
 		if len(ranges) <= 2 {
-			resp.Body = &cutBody{rc: resp.Body, left: 100 << 10}
+			resp.Body = storetest.CutBody(resp.Body, 100<<10)
 		}
 		return resp, err
 	})
 	cfg.HTTPClient = &http.Client{Transport: ft}
 	s := newTestStore(t, cfg)
-	data, _ := io.ReadAll(newGenReader(3, 1<<20))
+	data, _ := io.ReadAll(storetest.GenReader(3, 1<<20))
 	if err := s.Put(t.Context(), "data/00/r", bytes.NewReader(data), int64(len(data))); err != nil {
 		t.Fatal(err)
 	}
@@ -308,21 +308,6 @@ func keys(m map[string]string) []string {
 		ks = append(ks, k)
 	}
 	return ks
-}
-
-// onlyReader hides io.Seeker so that Put must read in parts.
-type onlyReader struct{ r io.Reader }
-
-func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }
-
-// header reads a request header however the SDK spelled its name.
-func header(req *http.Request, name string) string {
-	for k, v := range req.Header {
-		if strings.EqualFold(k, name) && len(v) > 0 {
-			return v[0]
-		}
-	}
-	return ""
 }
 
 // TestPipeBody: an *os.File pipe claims io.Seeker but cannot seek; Put

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+
+	"github.com/seedship/seedship/internal/store/storetest"
 )
 
 // The benchmarks compare seedship's store with the SDK's own calls on the
@@ -17,8 +19,9 @@ import (
 
 var benchSizes = []int{16 << 20, 64 << 20}
 
+// benchData is the bytes storetest's benchmarks put.
 func benchData(size int) []byte {
-	b, _ := io.ReadAll(newGenReader(7, int64(size)))
+	b, _ := io.ReadAll(storetest.GenReader(7, int64(size)))
 	return b
 }
 
@@ -32,20 +35,7 @@ func benchSDK(b *testing.B, s *Store) *azblob.Client {
 }
 
 func BenchmarkAzurePut(b *testing.B) {
-	s := newTestStore(b, testConfig(b))
-	for _, size := range benchSizes {
-		data := benchData(size)
-		b.Run(fmt.Sprintf("%dMiB", size>>20), func(b *testing.B) {
-			b.SetBytes(int64(size))
-			run := newToken() // names stay new across -count runs
-			for i := 0; b.Loop(); i++ {
-				name := fmt.Sprintf("data/be/put-%s-%d", run, i)
-				if err := s.Put(b.Context(), name, bytes.NewReader(data), int64(size)); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
+	storetest.BenchmarkPut(b, newTestStore(b, testConfig(b)), benchSizes)
 }
 
 func BenchmarkAzureSDKPut(b *testing.B) {
@@ -67,26 +57,7 @@ func BenchmarkAzureSDKPut(b *testing.B) {
 }
 
 func BenchmarkAzureGet(b *testing.B) {
-	s := newTestStore(b, testConfig(b))
-	for _, size := range benchSizes {
-		name := fmt.Sprintf("data/be/get-%d", size)
-		if err := s.Put(b.Context(), name, bytes.NewReader(benchData(size)), int64(size)); err != nil {
-			b.Fatal(err)
-		}
-		b.Run(fmt.Sprintf("%dMiB", size>>20), func(b *testing.B) {
-			b.SetBytes(int64(size))
-			for b.Loop() {
-				rc, err := s.Get(b.Context(), name, 0, -1)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if n, err := io.Copy(io.Discard, rc); err != nil || n != int64(size) {
-					b.Fatalf("read %d bytes, %v", n, err)
-				}
-				rc.Close()
-			}
-		})
-	}
+	storetest.BenchmarkGet(b, newTestStore(b, testConfig(b)), benchSizes)
 }
 
 func BenchmarkAzureSDKGet(b *testing.B) {

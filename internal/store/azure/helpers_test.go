@@ -7,11 +7,10 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/seedship/seedship/internal/store/storetest"
 	"github.com/seedship/seedship/internal/store/transfer"
 )
 
@@ -67,32 +66,10 @@ func newTestStore(t testing.TB, cfg Config) *Store {
 	return s
 }
 
-// faultTransport passes requests to the real transport through fn, which
-// may fail them, answer them itself, or damage the answer.
-type faultTransport struct {
-	base http.RoundTripper
-	n    atomic.Int32
-	mu   sync.Mutex
-	log  []string // method and first path segment... of every request
-	fn   func(n int, req *http.Request, next http.RoundTripper) (*http.Response, error)
+// newFaultTransport is a storetest.FaultTransport over a real transport.
+func newFaultTransport(fn func(n int, req *http.Request, next http.RoundTripper) (*http.Response, error)) *storetest.FaultTransport {
+	return &storetest.FaultTransport{Base: transfer.NewTransport(4), Fn: fn}
 }
-
-func newFaultTransport(fn func(n int, req *http.Request, next http.RoundTripper) (*http.Response, error)) *faultTransport {
-	return &faultTransport{base: transfer.NewTransport(4), fn: fn}
-}
-
-func (f *faultTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	n := int(f.n.Add(1))
-	f.mu.Lock()
-	f.log = append(f.log, req.Method+" "+req.URL.RawQuery)
-	f.mu.Unlock()
-	if f.fn == nil {
-		return f.base.RoundTrip(req)
-	}
-	return f.fn(n, req, f.base)
-}
-
-func (f *faultTransport) requests() int { return int(f.n.Load()) }
 
 // status answers req with an empty response of the given code.
 func status(req *http.Request, code int, errorCode string) *http.Response {
@@ -106,61 +83,4 @@ func status(req *http.Request, code int, errorCode string) *http.Response {
 	}
 	return &http.Response{StatusCode: code, Status: http.StatusText(code), Header: h,
 		Body: http.NoBody, Request: req, ProtoMajor: 1, ProtoMinor: 1}
-}
-
-// cutBody ends a response body with an error after n bytes.
-type cutBody struct {
-	rc   io.ReadCloser
-	left int
-}
-
-func (c *cutBody) Read(p []byte) (int, error) {
-	if c.left <= 0 {
-		return 0, io.ErrUnexpectedEOF
-	}
-	if len(p) > c.left {
-		p = p[:c.left]
-	}
-	n, err := c.rc.Read(p)
-	c.left -= n
-	return n, err
-}
-
-func (c *cutBody) Close() error { return c.rc.Close() }
-
-// genReader yields size deterministic pseudo-random bytes without holding
-// them: a 1 MiB random block, each copy stamped with its index.
-type genReader struct {
-	block []byte
-	off   int64
-	size  int64
-}
-
-func newGenReader(seed byte, size int64) *genReader {
-	block := make([]byte, 1<<20)
-	for i := range block {
-		block[i] = byte(i*7+int(seed)) ^ byte(i>>8*13)
-	}
-	return &genReader{block: block, size: size}
-}
-
-func (g *genReader) Read(p []byte) (int, error) {
-	if g.off >= g.size {
-		return 0, io.EOF
-	}
-	p = p[:min(int64(len(p)), g.size-g.off)]
-	n := 0
-	for n < len(p) {
-		i := int(g.off % int64(len(g.block)))
-		c := copy(p[n:], g.block[i:])
-		if i < 8 { // stamp the block index into its first bytes
-			idx := g.off / int64(len(g.block))
-			for j := i; j < 8 && j-i < c; j++ {
-				p[n+j-i] ^= byte(idx >> (8 * j))
-			}
-		}
-		n += c
-		g.off += int64(c)
-	}
-	return n, nil
 }

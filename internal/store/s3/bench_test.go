@@ -8,6 +8,8 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/seedship/seedship/internal/store/storetest"
 )
 
 // The benchmarks compare seedship's store with minio-go's own calls on the
@@ -18,8 +20,9 @@ import (
 
 var benchSizes = []int{16 << 20, 64 << 20}
 
+// benchData is the bytes storetest's benchmarks put.
 func benchData(size int) []byte {
-	b, _ := io.ReadAll(newGenReader(7, int64(size)))
+	b, _ := io.ReadAll(storetest.GenReader(7, int64(size)))
 	return b
 }
 
@@ -36,20 +39,7 @@ func benchSDK(b *testing.B, s *Store) *minio.Client {
 }
 
 func BenchmarkS3Put(b *testing.B) {
-	s := newTestStore(b, testConfig(b))
-	for _, size := range benchSizes {
-		data := benchData(size)
-		b.Run(fmt.Sprintf("%dMiB", size>>20), func(b *testing.B) {
-			b.SetBytes(int64(size))
-			run := newToken() // names stay new across -count runs
-			for i := 0; b.Loop(); i++ {
-				name := fmt.Sprintf("data/be/put-%s-%d", run, i)
-				if err := s.Put(b.Context(), name, bytes.NewReader(data), int64(size)); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
+	storetest.BenchmarkPut(b, newTestStore(b, testConfig(b)), benchSizes)
 }
 
 func BenchmarkS3SDKPut(b *testing.B) {
@@ -71,26 +61,7 @@ func BenchmarkS3SDKPut(b *testing.B) {
 }
 
 func BenchmarkS3Get(b *testing.B) {
-	s := newTestStore(b, testConfig(b))
-	for _, size := range benchSizes {
-		name := fmt.Sprintf("data/be/get-%d", size)
-		if err := s.Put(b.Context(), name, bytes.NewReader(benchData(size)), int64(size)); err != nil {
-			b.Fatal(err)
-		}
-		b.Run(fmt.Sprintf("%dMiB", size>>20), func(b *testing.B) {
-			b.SetBytes(int64(size))
-			for b.Loop() {
-				rc, err := s.Get(b.Context(), name, 0, -1)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if n, err := io.Copy(io.Discard, rc); err != nil || n != int64(size) {
-					b.Fatalf("read %d bytes, %v", n, err)
-				}
-				rc.Close()
-			}
-		})
-	}
+	storetest.BenchmarkGet(b, newTestStore(b, testConfig(b)), benchSizes)
 }
 
 func BenchmarkS3SDKGet(b *testing.B) {

@@ -10,10 +10,10 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/seedship/seedship/internal/store/storetest"
 	"github.com/seedship/seedship/internal/store/transfer"
 )
 
@@ -77,23 +77,10 @@ func newTestStore(t testing.TB, cfg Config) *Store {
 	return s
 }
 
-// faultTransport passes requests to the real transport through fn, which
-// may fail them, answer them itself, or damage the answer.
-type faultTransport struct {
-	base http.RoundTripper
-	n    atomic.Int32
-	fn   func(n int, req *http.Request, next http.RoundTripper) (*http.Response, error)
+// newFaultTransport is a storetest.FaultTransport over a real transport.
+func newFaultTransport(fn func(n int, req *http.Request, next http.RoundTripper) (*http.Response, error)) *storetest.FaultTransport {
+	return &storetest.FaultTransport{Base: transfer.NewTransport(4), Fn: fn}
 }
-
-func newFaultTransport(fn func(n int, req *http.Request, next http.RoundTripper) (*http.Response, error)) *faultTransport {
-	return &faultTransport{base: transfer.NewTransport(4), fn: fn}
-}
-
-func (f *faultTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	return f.fn(int(f.n.Add(1)), req, f.base)
-}
-
-func (f *faultTransport) requests() int { return int(f.n.Load()) }
 
 // status answers req with an S3 error document.
 func status(req *http.Request, code int, errorCode string) *http.Response {
@@ -105,39 +92,4 @@ func status(req *http.Request, code int, errorCode string) *http.Response {
 	h := http.Header{"Content-Type": {"application/xml"}}
 	return &http.Response{StatusCode: code, Status: fmt.Sprintf("%d %s", code, http.StatusText(code)), Header: h,
 		Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body)), Request: req, ProtoMajor: 1, ProtoMinor: 1}
-}
-
-// cutBody ends a response body with an error after n bytes.
-type cutBody struct {
-	rc   io.ReadCloser
-	left int
-}
-
-func (c *cutBody) Read(p []byte) (int, error) {
-	if c.left <= 0 {
-		return 0, io.ErrUnexpectedEOF
-	}
-	if len(p) > c.left {
-		p = p[:c.left]
-	}
-	n, err := c.rc.Read(p)
-	c.left -= n
-	return n, err
-}
-
-func (c *cutBody) Close() error { return c.rc.Close() }
-
-// onlyReader hides io.Seeker so that Put must read in parts.
-type onlyReader struct{ r io.Reader }
-
-func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }
-
-// header reads a request header however its name was spelled.
-func header(req *http.Request, name string) string {
-	for k, v := range req.Header {
-		if strings.EqualFold(k, name) && len(v) > 0 {
-			return v[0]
-		}
-	}
-	return ""
 }

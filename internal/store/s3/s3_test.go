@@ -40,8 +40,8 @@ func TestMultipart(t *testing.T) {
 	cfg.PartSize = minPartSize
 	s := newTestStore(t, cfg)
 	const size = 3*minPartSize + 12345
-	data, _ := io.ReadAll(newGenReader(1, size))
-	if err := s.Put(t.Context(), "data/ab/big", onlyReader{bytes.NewReader(data)}, -1); err != nil {
+	data, _ := io.ReadAll(storetest.GenReader(1, size))
+	if err := s.Put(t.Context(), "data/ab/big", storetest.OnlyReader(bytes.NewReader(data)), -1); err != nil {
 		t.Fatalf("Put: %v", err)
 	}
 	for _, r := range [][2]int64{{0, -1}, {minPartSize - 10, 20}, {2 * minPartSize, minPartSize}, {size - 1, 1}} {
@@ -70,7 +70,7 @@ func TestMultipartCompleteCreateOnly(t *testing.T) {
 	s := newTestStore(t, cfg)
 	const name = "index/raced"
 	other := []byte("created meanwhile")
-	r := &hookReader{r: newGenReader(4, 2*minPartSize+1), at: minPartSize + 1, hook: func() {
+	r := &hookReader{r: storetest.GenReader(4, 2*minPartSize+1), at: minPartSize + 1, hook: func() {
 		if err := s.Put(t.Context(), name, bytes.NewReader(other), int64(len(other))); err != nil {
 			t.Errorf("competing Put: %v", err)
 		}
@@ -110,7 +110,7 @@ func TestTransientRetried(t *testing.T) {
 	var mu sync.Mutex
 	seen := map[string]int{}
 	ft := newFaultTransport(func(n int, req *http.Request, next http.RoundTripper) (*http.Response, error) {
-		key := req.Method + " " + req.URL.String() + " " + header(req, "Range") + header(req, "x-ms-range")
+		key := req.Method + " " + req.URL.String() + " " + storetest.Header(req, "Range") + storetest.Header(req, "x-ms-range")
 		mu.Lock()
 		seen[key]++
 		k := seen[key]
@@ -128,9 +128,9 @@ func TestTransientRetried(t *testing.T) {
 	cfg.PartSize = minPartSize
 	s := newTestStore(t, cfg)
 	for _, size := range []int{15, 2*minPartSize + 7} {
-		data, _ := io.ReadAll(newGenReader(5, int64(size)))
+		data, _ := io.ReadAll(storetest.GenReader(5, int64(size)))
 		name := fmt.Sprintf("keys/k%d", size)
-		if err := s.Put(t.Context(), name, onlyReader{bytes.NewReader(data)}, int64(len(data))); err != nil {
+		if err := s.Put(t.Context(), name, storetest.OnlyReader(bytes.NewReader(data)), int64(len(data))); err != nil {
 			t.Fatalf("Put(%d bytes): %v", size, err)
 		}
 		got, err := store.ReadAll(t.Context(), s, name)
@@ -175,7 +175,7 @@ func TestRetriesBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = s.Get(t.Context(), "keys/k", 0, -1)
-		if got := ft.requests(); got != tc.requests {
+		if got := ft.Requests(); got != tc.requests {
 			t.Errorf("HTTP %d %s: %d requests, want %d", tc.code, tc.errCode, got, tc.requests)
 		}
 		if err == nil || tc.is != nil && !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.msg) {
@@ -210,10 +210,10 @@ func TestLostCreateAnswer(t *testing.T) {
 		})
 		cfg.Transport = ft
 		s := newTestStore(t, cfg)
-		data, _ := io.ReadAll(newGenReader(2, 2*minPartSize+1))
+		data, _ := io.ReadAll(storetest.GenReader(2, 2*minPartSize+1))
 		var r io.Reader = bytes.NewReader(data)
 		if multipart {
-			r = onlyReader{r}
+			r = storetest.OnlyReader(r)
 		}
 		if err := s.Put(t.Context(), "index/x", r, int64(len(data))); err != nil || !lost {
 			t.Fatalf("multipart=%v: Put after a lost answer = %v (answer lost: %v), want success", multipart, err, lost)
@@ -236,13 +236,13 @@ func TestResumedRead(t *testing.T) {
 		}
 		ranges = append(ranges, req.Header.Get("Range")+" if-match="+req.Header.Get("If-Match"))
 		if len(ranges) <= 2 {
-			resp.Body = &cutBody{rc: resp.Body, left: 100 << 10}
+			resp.Body = storetest.CutBody(resp.Body, 100<<10)
 		}
 		return resp, err
 	})
 	cfg.Transport = ft
 	s := newTestStore(t, cfg)
-	data, _ := io.ReadAll(newGenReader(3, 1<<20))
+	data, _ := io.ReadAll(storetest.GenReader(3, 1<<20))
 	if err := s.Put(t.Context(), "data/00/r", bytes.NewReader(data), int64(len(data))); err != nil {
 		t.Fatal(err)
 	}

@@ -1,21 +1,23 @@
-package s3
+package storetest
 
 import "io"
 
-// genReader yields size deterministic pseudo-random bytes without holding
-// them: a 1 MiB random block, each copy stamped with its index.
-type genReader struct {
-	block []byte
-	off   int64
-	size  int64
-}
-
-func newGenReader(seed byte, size int64) *genReader {
+// GenReader returns a reader of size deterministic pseudo-random bytes that
+// does not hold them: a 1 MiB block derived from seed, each copy stamped
+// with its index. Two readers with the same seed and size yield the same
+// bytes.
+func GenReader(seed byte, size int64) io.Reader {
 	block := make([]byte, 1<<20)
 	for i := range block {
 		block[i] = byte(i*7+int(seed)) ^ byte(i>>8*13)
 	}
 	return &genReader{block: block, size: size}
+}
+
+type genReader struct {
+	block []byte
+	off   int64
+	size  int64
 }
 
 func (g *genReader) Read(p []byte) (int, error) {
@@ -38,3 +40,7 @@ func (g *genReader) Read(p []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// OnlyReader hides io.Seeker, io.WriterTo and friends of r, so that a
+// store must read it in parts.
+func OnlyReader(r io.Reader) io.Reader { return onlyReader{r} }
