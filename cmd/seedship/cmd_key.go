@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -33,6 +34,24 @@ func newKeyCmd(e env, g *globals) *cobra.Command {
 			return e.getenv(k)
 		}
 		return password(ne, &globals{passwordFile: newPasswordFile, noPassword: errNoNewPassword}, "enter the new password: ", true)
+	}
+	// rewrap opens the repository, reads a new password and wraps the
+	// master key with it (key add, key passwd).
+	rewrap := func(c *cobra.Command, done string, wrap func(*repo.Repository, context.Context, []byte) (oid.ID, error)) error {
+		r, err := openRepo(c.Context(), e, g)
+		if err != nil {
+			return err
+		}
+		pw, err := newPassword()
+		if err != nil {
+			return err
+		}
+		id, err := wrap(r, c.Context(), pw)
+		if err != nil {
+			return err
+		}
+		printf(e.stdout, done, id.Short())
+		return nil
 	}
 	cmd := &cobra.Command{
 		Use:   "key",
@@ -74,20 +93,7 @@ does not re-encrypt anything; removing one makes it useless.`,
 			Use: "add", Short: "Add a password", Args: cobra.NoArgs,
 			Example: "  seedship key add --repo /srv/backup --new-password-file /root/second-password\n  SEEDSHIP_NEW_PASSWORD=... seedship key add --repo /srv/backup",
 			RunE: func(c *cobra.Command, _ []string) error {
-				r, err := openRepo(c.Context(), e, g)
-				if err != nil {
-					return err
-				}
-				pw, err := newPassword()
-				if err != nil {
-					return err
-				}
-				id, err := r.AddKey(c.Context(), pw)
-				if err != nil {
-					return err
-				}
-				printf(e.stdout, "added key %s\n", id.Short())
-				return nil
+				return rewrap(c, "added key %s\n", (*repo.Repository).AddKey)
 			},
 		},
 		&cobra.Command{
@@ -113,20 +119,7 @@ does not re-encrypt anything; removing one makes it useless.`,
 			Use: "passwd", Short: "Change the password in use", Args: cobra.NoArgs,
 			Example: "  seedship key passwd --repo /srv/backup",
 			RunE: func(c *cobra.Command, _ []string) error {
-				r, err := openRepo(c.Context(), e, g)
-				if err != nil {
-					return err
-				}
-				pw, err := newPassword()
-				if err != nil {
-					return err
-				}
-				id, err := r.ChangePassword(c.Context(), pw)
-				if err != nil {
-					return err
-				}
-				printf(e.stdout, "password changed: key %s replaces the old one\n", id.Short())
-				return nil
+				return rewrap(c, "password changed: key %s replaces the old one\n", (*repo.Repository).ChangePassword)
 			},
 		},
 	)
