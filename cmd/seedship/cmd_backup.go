@@ -79,13 +79,27 @@ func runBackup(ctx context.Context, e env, g *globals, f *backupFlags, args []st
 	if _, err := collectExcludes(f); err != nil {
 		return err
 	}
+	out := e.stdout
+	if f.json {
+		out = e.stderr
+	}
+	sr, err := startSeed(ctx, e, g, out)
+	if err != nil {
+		return err
+	}
 	r, err := openRepo(ctx, e, g)
 	if err != nil {
+		return err
+	}
+	if err := sr.repairRepo(ctx, e, g, r); err != nil {
 		return err
 	}
 	snap, res, err := backupInto(ctx, e, g, f, r, args)
 	if err != nil {
 		return err
+	}
+	if err := sr.finish(ctx, e, r); err != nil {
+		return fmt.Errorf("snapshot %s saved, but: %w", snap.ID.Short(), err)
 	}
 	for _, fe := range res.Errors {
 		fmt.Fprintf(e.stderr, "error: %v\n", fe)

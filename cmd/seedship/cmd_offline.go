@@ -14,6 +14,7 @@ import (
 	"github.com/seedship/seedship/internal/repo"
 	"github.com/seedship/seedship/internal/seed"
 	"github.com/seedship/seedship/internal/snapshot"
+	"github.com/seedship/seedship/internal/store"
 	"github.com/seedship/seedship/internal/vault"
 )
 
@@ -34,6 +35,9 @@ func runOfflineBackup(ctx context.Context, e env, g *globals, f *backupFlags, ar
 		return err
 	}
 	o := &f.offlineFlags
+	if err := checkOneSeed(e, o.job); err != nil {
+		return err
+	}
 	acc, err := seed.ReadAccount(o.accountFile)
 	if err != nil {
 		return err
@@ -50,7 +54,7 @@ func runOfflineBackup(ctx context.Context, e env, g *globals, f *backupFlags, ar
 	if err := seed.Write(o.staging, rec); err != nil {
 		return err
 	}
-	r, err := openStaging(ctx, e, g, o.staging)
+	r, err := openStaging(ctx, e, g, o.staging, rec.Vault != "")
 	if err != nil {
 		return err
 	}
@@ -61,6 +65,11 @@ func runOfflineBackup(ctx context.Context, e env, g *globals, f *backupFlags, ar
 	rec.Snapshots = append(rec.Snapshots, snap.ID.String())
 	if err := seed.Write(o.staging, rec); err != nil {
 		return fmt.Errorf("snapshot %s saved, but the seed record was not updated: %w", snap.ID.Short(), err)
+	}
+	if rec.Vault != "" {
+		if err := registerSeed(e, o.job, o.staging, r); err != nil {
+			return fmt.Errorf("snapshot %s saved, but this machine's seed file was not written: %w", snap.ID.Short(), err)
+		}
 	}
 	return finishOfflineBackup(e, g, f, snap, res)
 }
@@ -177,8 +186,12 @@ func addMachine(e env, rec *seed.Record) {
 	}
 }
 
-// openStaging opens the staging repository, creating it when new.
-func openStaging(ctx context.Context, e env, g *globals, dir string) (*repo.Repository, error) {
+// openStaging opens the staging repository, creating it when new. On a
+// registered machine the staging repository and the vault repository are
+// one repository (same config and keys), so that the vault can adopt the
+// seed's packs as they are: a new staging location copies the vault's
+// identity, or, when the vault holds no repository yet, gives it its own.
+func openStaging(ctx context.Context, e env, g *globals, dir string, registered bool) (*repo.Repository, error) {
 	g.repo = dir
 	if seed.IsRepository(dir) {
 		return openRepo(ctx, e, g)
@@ -186,6 +199,19 @@ func openStaging(ctx context.Context, e env, g *globals, dir string) (*repo.Repo
 	st, loc, err := openStore(ctx, e, g, true)
 	if err != nil {
 		return nil, err
+	}
+	var vst store.Store
+	if registered {
+		vst = seedVault(ctx, e, g)
+	}
+	if vst != nil {
+		if _, err := vst.Stat(ctx, "config"); err == nil {
+			if _, err := seed.CopyFiles(ctx, vst, st, seed.IdentityFiles); err != nil {
+				return nil, fmt.Errorf("copy the vault repository's keys into the staging location: %w", err)
+			}
+			printf(e.stdout, "staging location %s shares this machine's vault repository (same keys and password)\n", dir)
+			return openRepo(ctx, e, g)
+		}
 	}
 	pw, err := password(e, g, "enter a password for the new staging repository: ", true)
 	if err != nil {
@@ -196,7 +222,31 @@ func openStaging(ctx context.Context, e env, g *globals, dir string) (*repo.Repo
 		return nil, fmt.Errorf("init staging repository %s: %w", loc, err)
 	}
 	printf(e.stdout, "created seedship repository %s at %s (staging)\n", r.Config().ID.Short(), loc)
+	if vst != nil {
+		if _, err := seed.CopyFiles(ctx, st, vst, seed.IdentityFiles); err != nil {
+			return nil, fmt.Errorf("create this machine's vault repository with the staging location's keys: %w", err)
+		}
+		printf(e.stdout, "this machine's vault repository is the same repository: online backups use the same password\n")
+	}
 	return r, nil
+}
+
+// seedVault returns the registered vault's store, or nil (with a warning)
+// when the vault cannot be reached: the identity is then shared at the
+// first online backup.
+func seedVault(ctx context.Context, e env, g *globals) store.Store {
+	vst, err := openLocation(ctx, e, g, vaultLocation, false)
+	if err == nil {
+		_, err = vst.Stat(ctx, "config")
+		if errors.Is(err, store.ErrNotFound) {
+			err = nil
+		}
+	}
+	if err != nil {
+		printf(e.stderr, "warning: the vault cannot be reached (%v): the staging location gets its own keys, which the vault takes over at the first online backup\n", err)
+		return nil
+	}
+	return vst
 }
 
 // backupInto runs one backup into r: recover packs of an interrupted run,

@@ -130,6 +130,7 @@ SEEDSHIP_PASSWORD, --password-file, or a prompt on a terminal.`,
 		newVersionCmd(e),
 		newDiskprepCmd(e, g),
 		newShippingCmd(e, g),
+		newSeedCmd(e, g),
 	)
 	return root
 }

@@ -88,7 +88,7 @@ func openLocation(ctx context.Context, e env, g *globals, loc string, create boo
 			return nil, err
 		}
 		// The vault client retries reads itself but not uploads.
-		return retry.New(st, retry.Options{Logger: logger(e, g)}), nil
+		return withSeedFallback(e, retry.New(st, retry.Options{Logger: logger(e, g)})), nil
 	}
 	st, err := location.Open(ctx, loc, create)
 	if err != nil {

@@ -13,7 +13,11 @@
 // directory's tree is saved by whichever goroutine completes its last child.
 //
 // A file whose node in the parent snapshot has the same size, mtime, ctime,
-// inode and device keeps the parent's content list and is not read. The
+// inode and device keeps the parent's content list and is not read, provided
+// the repository's index still lists every chunk of it (one in-memory lookup
+// per chunk); otherwise the file is read again, so that chunks of packs the
+// repository lost and dropped (repo.Repository.DropPacks) are stored anew.
+// The
 // parent's trees are loaded a few directories ahead of the walker, so an
 // incremental backup over a remote repository does not wait one round trip
 // per directory.
@@ -47,10 +51,13 @@ import (
 	"github.com/seedship/seedship/internal/snapshot"
 )
 
-// Repo is the part of a repository the archiver uses. SaveBlob must be safe
-// for concurrent use and must not keep plain after it returns.
+// Repo is the part of a repository the archiver uses. SaveBlob and HasBlob
+// must be safe for concurrent use; SaveBlob must not keep plain after it
+// returns. HasBlob is called once per chunk of every unchanged file, so it
+// must be cheap (an in-memory lookup).
 type Repo interface {
 	SaveBlob(ctx context.Context, t pack.BlobType, plain []byte) (id oid.ID, added bool, err error)
+	HasBlob(t pack.BlobType, id oid.ID) bool
 	SaveTree(ctx context.Context, t *snapshot.Tree) (oid.ID, error)
 	LoadTree(ctx context.Context, id oid.ID) (*snapshot.Tree, error)
 	ChunkerSeed() uint64
@@ -80,6 +87,12 @@ type Options struct {
 type Result struct {
 	Summary snapshot.Summary
 	Errors  []*FileError
+	// FilesReread counts files that were unchanged since the parent
+	// snapshot but read again because some of their chunks were not in the
+	// repository's index (lost packs that were dropped). Each is also
+	// counted in Summary as unmodified, or as changed if its content was
+	// not what the parent recorded.
+	FilesReread uint64
 }
 
 // FileError reports one file or directory that could not be (fully) read.

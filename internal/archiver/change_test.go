@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -247,5 +248,33 @@ func TestChangeDetectionManyDirs(t *testing.T) {
 	_, res := backup(t, a, dir)
 	if sum := res.Summary; sum.FilesUnmodified != 11 || sum.FilesNew != 3 || opens.count() != 3 {
 		t.Errorf("summary = %+v, opened %v", sum, opens.files)
+	}
+}
+
+// An unchanged file whose chunks the repository no longer indexes is read
+// again; the other unchanged files are not.
+func TestUnchangedFileWithUnindexedChunkIsReread(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string][]byte{"a": []byte("a"), "b": randBytes(3, 100<<10), "c": []byte("c")})
+	repo := newFakeRepo()
+	s1, _ := backup(t, newArchiver(t, repo, Options{}), dir)
+	s1.ID = [32]byte{1}
+	b := lookup(t, repo, s1.Tree, dir+"/b")
+	repo.mu.Lock()
+	delete(repo.data, b.Content[0]) // its pack was lost and dropped
+	repo.mu.Unlock()
+
+	opens := &countingOpen{}
+	a := newArchiver(t, repo, Options{Parent: s1})
+	a.open = opens.open
+	s2, res := backup(t, a, dir)
+	if opens.count() != 1 || opens.files[dir+"/b"] != 1 {
+		t.Errorf("opened %v, want only b", opens.files)
+	}
+	if sum := res.Summary; res.FilesReread != 1 || sum.FilesUnmodified != 3 || sum.FilesChanged != 0 || sum.DataBlobs != 1 {
+		t.Errorf("FilesReread %d, summary %+v; want 1 file reread, 3 unmodified, 1 blob stored", res.FilesReread, sum)
+	}
+	if got := lookup(t, repo, s2.Tree, dir+"/b"); !slices.Equal(got.Content, b.Content) {
+		t.Errorf("reread content %v, want %v", got.Content, b.Content)
 	}
 }

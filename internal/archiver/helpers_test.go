@@ -55,6 +55,13 @@ func (f *fakeRepo) SaveBlob(ctx context.Context, t pack.BlobType, plain []byte) 
 	return id, true, nil
 }
 
+func (f *fakeRepo) HasBlob(t pack.BlobType, id oid.ID) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.data[id]
+	return ok
+}
+
 func (f *fakeRepo) SaveTree(ctx context.Context, t *snapshot.Tree) (oid.ID, error) {
 	b, err := snapshot.EncodeTree(t)
 	if err != nil {

@@ -32,6 +32,7 @@ type Progress struct {
 // counters are the run's statistics, updated from every goroutine.
 type counters struct {
 	filesNew, filesChanged, filesUnmodified, filesDone atomic.Uint64
+	filesReread                                        atomic.Uint64
 	dirs, dirsNew, dirsChanged, dirsUnmodified, others atomic.Uint64
 	dataBlobs, dataAdded, bytesDone                    atomic.Uint64
 	filesTotal, dirsTotal, bytesTotal                  atomic.Uint64
@@ -42,7 +43,7 @@ type counters struct {
 func (r *run) result() Result {
 	s := &r.stats
 	errs := r.errs.sorted()
-	return Result{Errors: errs, Summary: snapshot.Summary{
+	return Result{Errors: errs, FilesReread: s.filesReread.Load(), Summary: snapshot.Summary{
 		BackupStart: r.start, BackupEnd: r.a.opts.Now(),
 		FilesNew: s.filesNew.Load(), FilesChanged: s.filesChanged.Load(), FilesUnmodified: s.filesUnmodified.Load(),
 		Dirs: s.dirs.Load(), DirsNew: s.dirsNew.Load(), DirsChanged: s.dirsChanged.Load(),

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/seedship/seedship/internal/oid"
+	"github.com/seedship/seedship/internal/pack"
 	"github.com/seedship/seedship/internal/snapshot"
 )
 
@@ -82,14 +83,16 @@ func (d *dirState) unchanged(t *snapshot.Tree) bool {
 // fileState is a regular file being read. pending counts chunks not yet
 // saved plus one for the reader; the last one done fills in the node.
 type fileState struct {
-	dir     *dirState
-	slot    int
-	path    string
-	src     io.Reader // content from a reader (stdin) instead of path
-	isNew   bool      // no node in the parent snapshot
-	read    uint64    // bytes read
-	err     *FileError
-	pending atomic.Int64
+	dir         *dirState
+	slot        int
+	path        string
+	src         io.Reader // content from a reader (stdin) instead of path
+	isNew       bool      // no node in the parent snapshot
+	reread      bool      // unchanged, but read because chunks were not indexed
+	prevContent []oid.ID  // the parent's content list, when reread
+	read        uint64    // bytes read
+	err         *FileError
+	pending     atomic.Int64
 
 	mu      sync.Mutex
 	content []oid.ID
@@ -120,9 +123,12 @@ func (f *fileState) finish() {
 	}
 	n := &d.nodes[f.slot]
 	n.Content, n.Size = f.content, f.read
-	if f.isNew {
+	switch {
+	case f.isNew:
 		r.stats.filesNew.Add(1)
-	} else {
+	case f.reread && slices.Equal(f.content, f.prevContent):
+		r.stats.filesUnmodified.Add(1)
+	default:
 		r.stats.filesChanged.Add(1)
 	}
 	r.stats.filesDone.Add(1)
@@ -287,24 +293,39 @@ func (r *run) loadPrev(path string, id oid.ID) *snapshot.Tree {
 	return t
 }
 
-// submitFile reuses the parent snapshot's content for an unchanged file and
-// queues any other file for reading.
+// submitFile reuses the parent snapshot's content for an unchanged file
+// whose chunks are all indexed, and queues any other file for reading.
 func (r *run) submitFile(d *dirState, i int, prev *snapshot.Node) {
 	n := &d.nodes[i]
-	if unchanged(prev, n) {
-		n.Content = prev.Content
-		r.stats.filesUnmodified.Add(1)
-		r.stats.filesDone.Add(1)
-		r.stats.bytesDone.Add(n.Size)
-		return
-	}
 	f := &fileState{dir: d, slot: i, path: joinPath(d.path, n.Name), isNew: prev == nil}
+	if unchanged(prev, n) {
+		if r.indexed(prev.Content) {
+			n.Content = prev.Content
+			r.stats.filesUnmodified.Add(1)
+			r.stats.filesDone.Add(1)
+			r.stats.bytesDone.Add(n.Size)
+			return
+		}
+		f.reread, f.prevContent = true, prev.Content
+		r.stats.filesReread.Add(1)
+	}
 	f.pending.Store(1)
 	d.pending.Add(1)
 	select {
 	case r.jobs <- f:
 	case <-r.ctx.Done():
 	}
+}
+
+// indexed reports whether the repository's index lists every data blob of
+// content: a lost and dropped pack's chunks are not, and must be read anew.
+func (r *run) indexed(content []oid.ID) bool {
+	for _, id := range content {
+		if !r.a.repo.HasBlob(pack.DataBlob, id) {
+			return false
+		}
+	}
+	return true
 }
 
 // unchanged reports whether cur may reuse prev's content without reading.

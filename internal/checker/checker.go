@@ -6,7 +6,9 @@
 //
 // Check reads only; it needs no more than a shared lock, which the caller
 // takes. It builds its own index from the index files instead of using the
-// repository's, so that one broken index file is reported, not fatal.
+// repository's, so that one broken index file is reported, not fatal. Like
+// every reader, it skips the packs of an index file that another present
+// file supersedes.
 package checker
 
 import (
@@ -42,7 +44,7 @@ var (
 	ErrPackHash         = errors.New("pack content does not match its name")
 	ErrBlob             = errors.New("blob is damaged")
 	ErrUnreferencedPack = errors.New("pack is not referenced by any index (left by an interrupted backup or prune; prune removes it)")
-	ErrSuperseded       = errors.New("index file is superseded (left by an interrupted prune; prune removes it)")
+	ErrSuperseded       = errors.New("index file is superseded (left by an interrupted prune or by dropping lost packs; prune removes it)")
 	ErrStrayObject      = errors.New("object with an unexpected name")
 )
 

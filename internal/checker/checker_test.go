@@ -361,6 +361,26 @@ func TestSupersededIndexIsAWarning(t *testing.T) {
 	wantProblem(t, rep.Warnings, checker.ErrSuperseded, ids[0].String())
 }
 
+// A superseded index file may list packs that are gone on purpose (dropped
+// as lost): check reads the file and warns, but does not check its packs.
+func TestSupersededIndexPacksAreNotChecked(t *testing.T) {
+	_, r := fixture(t)
+	ctx := context.Background()
+	ghost := index.PackEntry{ID: oid.Hash([]byte("lost pack")), Size: pack.MinSize}
+	old, err := r.SaveIndexFile(ctx, &index.File{Packs: []index.PackEntry{ghost}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.SaveIndexFile(ctx, &index.File{Supersedes: []oid.ID{old}}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := check(t, r, checker.Options{ReadData: true})
+	if err != nil {
+		t.Fatalf("Check = %v:\n%s", err, describe(rep.Errors))
+	}
+	wantProblem(t, rep.Warnings, checker.ErrSuperseded, old.String())
+}
+
 func TestMissingChunkAndTree(t *testing.T) {
 	_, r := fixture(t)
 	ctx := context.Background()

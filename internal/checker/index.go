@@ -21,6 +21,10 @@ type packInfo struct {
 // loadIndex reads every index file, checks each pack entry on its own
 // (ranges inside the file, no overlaps) and against the other files that
 // list the same pack, and builds the lookup index used by the tree walk.
+// A file that another present file supersedes is read (it must decode) and
+// reported as a warning, but its packs are not checked: they may have been
+// dropped on purpose (repacked by an interrupted prune, or lost and dropped
+// by DropPacks), and readers skip the file as check does.
 func (c *checker) loadIndex(ctx context.Context) error {
 	ids, err := c.r.List(ctx, "index")
 	if err != nil {
@@ -41,25 +45,21 @@ func (c *checker) loadIndex(ctx context.Context) error {
 	}
 	c.packs = make(map[oid.ID]*packInfo)
 	c.lookup = index.New()
-	superseded := make(map[oid.ID]oid.ID) // superseded file -> by
+	superseded := index.Superseded(ids, files)
 	for i, f := range files {
 		if f == nil {
 			continue
 		}
 		c.rep.IndexFiles++
-		for _, s := range f.Supersedes {
-			superseded[s] = ids[i]
+		if by, ok := superseded[ids[i]]; ok {
+			c.warnf("index "+ids[i].String(), ErrSuperseded, "superseded by index %s", by)
+			continue
 		}
 		for _, pe := range f.Packs {
 			c.addPack(ids[i], pe)
 		}
 	}
 	c.lookup.Finalize()
-	for _, id := range ids {
-		if by, ok := superseded[id]; ok {
-			c.warnf("index "+id.String(), ErrSuperseded, "superseded by index %s", by)
-		}
-	}
 	return nil
 }
 

@@ -26,6 +26,8 @@ var (
 	ErrInvalidName = errors.New("invalid import job name")
 	// ErrDriveNotFound: the job has no drive with that id.
 	ErrDriveNotFound = errors.New("no such drive in job")
+	// ErrOtherTarget: the job's seed is for another vault or machine.
+	ErrOtherTarget = errors.New("import job is for another vault or machine")
 )
 
 // Job is one import job: a set of drives that carry one staging repository

@@ -289,3 +289,33 @@ func (j *Job) DrivesDone() (done, total int) {
 func (j *Job) SeedReady() bool {
 	return j.State == JobPackaging || j.State == JobCompleted || j.State == JobCompletedWithErrors
 }
+
+// SeedFor reports whether machine of vault may adopt the job's seed: the
+// job names that machine, or only that vault, or no target at all.
+func (j *Job) SeedFor(vault, machine string) bool {
+	return (j.Vault == "" || j.Vault == vault) && (j.Machine == "" || j.Machine == machine)
+}
+
+// BindSeed makes machine of vault the target of a ready seed that names no
+// machine yet (a job created without a target is bound on first adoption),
+// and records it in History. It reports whether the job changed: binding
+// to the target it already has changes nothing; another target fails with
+// ErrOtherTarget.
+func (j *Job) BindSeed(now time.Time, vault, machine string) (bool, error) {
+	switch {
+	case vault == "" || machine == "":
+		return false, fmt.Errorf("job %s: %w: seed target needs a vault and a machine", j.Name, ErrInvalid)
+	case !j.SeedFor(vault, machine):
+		return false, fmt.Errorf("job %s: %w", j.Name, ErrOtherTarget)
+	case j.Vault == vault && j.Machine == machine:
+		return false, nil
+	}
+	op := "bind seed to machine " + machine
+	if err := j.requireJob(op, JobPackaging, JobCompleted, JobCompletedWithErrors); err != nil {
+		return false, err
+	}
+	j.Vault, j.Machine = vault, machine
+	j.History = append(j.History, Transition{Time: now, From: string(j.State), To: string(j.State), Subject: "job",
+		Note: "seed bound to vault " + vault + ", machine " + machine})
+	return true, nil
+}

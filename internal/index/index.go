@@ -32,6 +32,7 @@ type Index struct {
 	big map[uint64][2]uint32 // bigKey -> length, rawLength of records holding maxField
 
 	packs      []oid.ID          // pack number -> pack ID
+	packSizes  []int64           // pack number -> pack file size, -1 when unknown
 	packSorted []uint32          // numbers of packs[:len(packSorted)], sorted by ID
 	packPend   map[oid.ID]uint32 // packs added since the last merge
 }
@@ -39,10 +40,21 @@ type Index struct {
 // New returns an empty Index.
 func New() *Index { return &Index{} }
 
-// AddPack records the blobs of pack packID, with their offsets. It does
-// nothing if packID is already indexed. It panics on a blob type other than
-// pack.DataBlob and pack.TreeBlob, which no decoder returns.
+// AddPack records the blobs of pack packID, with their offsets; the pack's
+// size stays unknown (see AddPackEntry). It does nothing if packID is already
+// indexed. It panics on a blob type other than pack.DataBlob and
+// pack.TreeBlob, which no decoder returns.
 func (x *Index) AddPack(packID oid.ID, blobs []pack.Blob) {
+	x.addPack(packID, -1, blobs)
+}
+
+// AddPackEntry records a pack as an index file describes it: its blobs, as
+// AddPack does, and its file size, which PackSize returns.
+func (x *Index) AddPackEntry(pe PackEntry) {
+	x.addPack(pe.ID, pe.Size, pe.Blobs)
+}
+
+func (x *Index) addPack(packID oid.ID, size int64, blobs []pack.Blob) {
 	for i := range blobs {
 		if t := blobs[i].Type; t != pack.DataBlob && t != pack.TreeBlob {
 			panic(fmt.Sprintf("index: AddPack %s: blob %s has unknown type %d", packID.Short(), blobs[i].ID.Short(), t))
@@ -55,6 +67,7 @@ func (x *Index) AddPack(packID oid.ID, blobs []pack.Blob) {
 	}
 	no := uint32(len(x.packs)) // 2^32 packs would be 64 PiB at 16 MiB each
 	x.packs = append(x.packs, packID)
+	x.packSizes = append(x.packSizes, size)
 	if x.packPend == nil {
 		x.packPend = make(map[oid.ID]uint32)
 	}
@@ -65,6 +78,16 @@ func (x *Index) AddPack(packID oid.ID, blobs []pack.Blob) {
 	if len(x.pend) > max(minMerge, len(x.main)/16) {
 		x.merge()
 	}
+}
+
+// Reset empties the index, keeping it usable: whoever holds it sees the
+// packs added afterwards. A repository reloads its index this way after
+// dropping packs from it.
+func (x *Index) Reset() {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.main, x.fan, x.pend, x.pendFirst, x.big = nil, nil, nil, nil, nil
+	x.packs, x.packSizes, x.packSorted, x.packPend = nil, nil, nil, nil
 }
 
 func (x *Index) addBlob(packNo uint32, b *pack.Blob) {
@@ -209,6 +232,19 @@ func (x *Index) Packs() []oid.ID {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	return append([]oid.ID(nil), x.packs...)
+}
+
+// PackSize returns the file size of pack id as AddPackEntry recorded it;
+// ok is false when the pack is not indexed or was added by AddPack, without
+// a size.
+func (x *Index) PackSize(id oid.ID) (size int64, ok bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	no, found := x.packNumber(id)
+	if !found || x.packSizes[no] < 0 {
+		return 0, false
+	}
+	return x.packSizes[no], true
 }
 
 // HasPack reports whether pack id is indexed.

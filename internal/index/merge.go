@@ -59,5 +59,6 @@ func (x *Index) mergePacks() {
 	x.packSorted, x.packPend = sorted, nil
 	if cap(x.packs)-len(x.packs) > len(x.packs)/16 {
 		x.packs = slices.Clone(x.packs)
+		x.packSizes = slices.Clone(x.packSizes)
 	}
 }

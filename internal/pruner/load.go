@@ -57,17 +57,18 @@ func (p *pruner) load(ctx context.Context) error {
 	return p.listPacks(ctx)
 }
 
-// addFiles builds the pack table and the lookup index from index files.
+// addFiles builds the pack table and the lookup index from the index files
+// that no other present file supersedes, as every reader does: a superseded
+// file may list packs that were dropped on purpose (lost, or repacked). The
+// superseded files stay in p.indexIDs, so the new index supersedes them too.
 func (p *pruner) addFiles(ids []oid.ID, files []*index.File) {
 	p.packs = make(map[oid.ID]index.PackEntry)
 	p.lookup = index.New()
-	present := make(map[oid.ID]bool, len(ids))
-	for _, id := range ids {
-		present[id] = true
-	}
-	for _, f := range files {
-		for _, s := range f.Supersedes {
-			p.superseded = p.superseded || present[s]
+	superseded := index.Superseded(ids, files)
+	p.superseded = len(superseded) > 0
+	for i, f := range files {
+		if _, ok := superseded[ids[i]]; ok {
+			continue
 		}
 		for _, pe := range f.Packs {
 			if _, ok := p.packs[pe.ID]; ok {

@@ -5,7 +5,6 @@ import (
 
 	"github.com/seedship/seedship/internal/index"
 	"github.com/seedship/seedship/internal/oid"
-	"github.com/seedship/seedship/internal/pack"
 )
 
 func TestMaxUnused(t *testing.T) {
@@ -45,20 +44,5 @@ func TestChooseRepacksMostWastefulFirst(t *testing.T) {
 	}
 	if string(repacked) != "\x02\x03" || string(kept) != "\x01" {
 		t.Errorf("repacked %v, kept %v; want [2 3], [1]", repacked, kept)
-	}
-}
-
-func TestSplitIndex(t *testing.T) {
-	pe := func(n int) index.PackEntry { return index.PackEntry{Blobs: make([]pack.Blob, n)} }
-	files := splitIndex([]index.PackEntry{pe(3), pe(3), pe(5), pe(2)}, 6)
-	var sizes []int
-	for _, f := range files {
-		sizes = append(sizes, len(f.Packs))
-	}
-	if len(sizes) != 3 || sizes[0] != 2 || sizes[1] != 1 || sizes[2] != 1 {
-		t.Errorf("pack counts per file = %v, want [2 1 1]", sizes)
-	}
-	if got := splitIndex(nil, 6); len(got) != 1 || len(got[0].Packs) != 0 {
-		t.Errorf("splitIndex(nil) = %v, want one empty file", got)
 	}
 }

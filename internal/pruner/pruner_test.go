@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -11,9 +12,11 @@ import (
 
 	"github.com/seedship/seedship/internal/checker"
 	"github.com/seedship/seedship/internal/checker/checkertest"
+	"github.com/seedship/seedship/internal/oid"
 	"github.com/seedship/seedship/internal/pack"
 	"github.com/seedship/seedship/internal/pruner"
 	"github.com/seedship/seedship/internal/repo"
+	"github.com/seedship/seedship/internal/snapshot"
 	"github.com/seedship/seedship/internal/store"
 	"github.com/seedship/seedship/internal/store/mem"
 )
@@ -327,4 +330,61 @@ func TestProgress(t *testing.T) {
 			t.Errorf("no progress for phase %q (saw %v)", phase, seen)
 		}
 	}
+}
+
+// A pack that arrived damaged (truncated) is dropped from the index as lost.
+// The superseded index file still lists it, but prune reads only the files
+// no present file supersedes: it refuses to run until a backup has stored
+// the lost chunks again, then deletes the damaged pack.
+func TestPruneAfterDropPacks(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	r := checkertest.Open(t, w.st)
+	snaps, err := r.Snapshots(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := r.LoadTree(ctx, snaps[0].Tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(root.Nodes, func(n snapshot.Node) bool { return len(n.Content) > 0 })
+	e, ok := r.Index().Lookup(pack.DataBlob, root.Nodes[i].Content[0])
+	if !ok {
+		t.Fatal("chunk not indexed")
+	}
+	name := repo.PackName(e.Pack)
+	b, _ := store.ReadAll(ctx, w.st, name)
+	if err := w.st.Delete(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.st.Put(ctx, name, bytes.NewReader(b[:len(b)/2]), int64(len(b)/2)); err != nil {
+		t.Fatal(err)
+	}
+
+	missing, err := r.MissingPacks(ctx)
+	if err != nil || !slices.Equal(missing, []oid.ID{e.Pack}) {
+		t.Fatalf("MissingPacks = %v, %v; want [%s]", missing, err, e.Pack.Short())
+	}
+	if err := r.DropPacks(ctx, missing); err != nil {
+		t.Fatal(err)
+	}
+	before := objects(t, w.st)
+	if _, err := prune(t, w.st, pruner.Options{}); !errors.Is(err, pruner.ErrIncomplete) {
+		t.Errorf("Prune before the chunks are stored again = %v, want ErrIncomplete", err)
+	}
+	if after := objects(t, w.st); !slices.Equal(before, after) {
+		t.Errorf("prune of an incomplete repository changed the store")
+	}
+	for _, files := range maps.Clone(w.keep) { // the next backups of the same files
+		s := checkertest.AddSnapshot(t, r, "h", t0.Add(10*time.Hour), files)
+		w.keep[s.ID.String()] = files
+	}
+	if _, err := prune(t, w.st, pruner.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.st.Stat(ctx, name); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("damaged pack %s still there after prune: %v", e.Pack.Short(), err)
+	}
+	w.verify(t, w.st)
 }

@@ -11,10 +11,6 @@ import (
 	"github.com/seedship/seedship/internal/store"
 )
 
-// maxBlobsPerIndexFile bounds an index file to a few MiB; a larger index is
-// split over several files.
-const maxBlobsPerIndexFile = 100_000
-
 // repack copies the used blobs of the packs to repack into new packs,
 // flushes them (the repository writes an index file for them, as a backup
 // does) and records the new packs and index files in the plan.
@@ -89,7 +85,7 @@ func (p *pruner) collectNewIndex(ctx context.Context, pl *plan) error {
 // their history.
 func (p *pruner) writeIndex(ctx context.Context, pl *plan) error {
 	packs := dedupePacks(slices.Concat(pl.keep, pl.added))
-	files := splitIndex(packs, maxBlobsPerIndexFile)
+	files := index.Split(packs, index.MaxFileBlobs)
 	files[len(files)-1].Supersedes = slices.SortedFunc(slices.Values(pl.oldIndex), compareIDs)
 	for _, f := range files {
 		id, err := p.r.SaveIndexFile(ctx, f)
@@ -114,24 +110,6 @@ func dedupePacks(packs []index.PackEntry) []index.PackEntry {
 		seen[pe.ID] = true
 		return dup
 	})
-}
-
-// splitIndex spreads packs over index files of at most maxBlobs blobs
-// each (a pack is never split). It returns at least one file.
-func splitIndex(packs []index.PackEntry, maxBlobs int) []*index.File {
-	files := []*index.File{{}}
-	n := 0
-	for _, pe := range packs {
-		cur := files[len(files)-1]
-		if n > 0 && n+len(pe.Blobs) > maxBlobs {
-			cur = &index.File{}
-			files = append(files, cur)
-			n = 0
-		}
-		cur.Packs = append(cur.Packs, pe)
-		n += len(pe.Blobs)
-	}
-	return files
 }
 
 // deleteAll deletes the named objects concurrently; an object that is

@@ -56,6 +56,10 @@ func (r *Repository) SaveBlob(ctx context.Context, t pack.BlobType, plain []byte
 	return id, true, nil
 }
 
+// HasBlob reports whether the index lists a blob of type t and ID id: one
+// in-memory lookup, no I/O.
+func (r *Repository) HasBlob(t pack.BlobType, id oid.ID) bool { return r.idx.Has(t, id) }
+
 // SaveStoredBlob adds an already encoded blob (as read from another pack) to
 // a new pack without decoding it. Prune uses it to repack.
 func (r *Repository) SaveStoredBlob(ctx context.Context, e index.Entry, stored []byte) error {

@@ -3,6 +3,7 @@ package repo
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -19,7 +20,7 @@ const indexEvery = 32
 // addPack records an uploaded pack in the in-memory index and in the
 // pending list of the next index file.
 func (r *Repository) addPack(pe index.PackEntry) {
-	r.idx.AddPack(pe.ID, pe.Blobs)
+	r.idx.AddPackEntry(pe)
 	r.idxMu.Lock()
 	r.pending = append(r.pending, pe)
 	r.idxMu.Unlock()
@@ -76,19 +77,46 @@ func (r *Repository) LoadIndexFile(ctx context.Context, id oid.ID) (*index.File,
 	return f, nil
 }
 
-// IndexFiles returns the IDs of the index files loaded or written so far.
+// IndexFiles returns the IDs of the index files the in-memory index comes
+// from: those LoadIndex loaded (not the superseded ones it skipped), those
+// written since, and, after DropPacks, the files that replaced the ones it
+// superseded instead of those.
 func (r *Repository) IndexFiles() []oid.ID {
 	r.idxMu.Lock()
 	defer r.idxMu.Unlock()
 	return append([]oid.ID(nil), r.idxIDs...)
 }
 
-// LoadIndex reads every index file into the in-memory index.
+// LoadIndex reads the index files into the in-memory index. It reads every
+// file but skips the packs of a file that another present file supersedes
+// (see index.Superseded): the superseding file is written only after the
+// files holding what the superseded one listed, and a file that DropPacks
+// superseded lists packs that are lost. Any file that cannot be read is an
+// error.
 func (r *Repository) LoadIndex(ctx context.Context) error {
-	ids, err := r.List(ctx, KindIndex)
+	ids, files, err := r.loadLiveIndex(ctx)
 	if err != nil {
 		return err
 	}
+	for _, f := range files {
+		for _, pe := range f.Packs {
+			r.idx.AddPackEntry(pe)
+		}
+	}
+	r.idxMu.Lock()
+	r.idxIDs = append(r.idxIDs, ids...)
+	r.idxMu.Unlock()
+	return nil
+}
+
+// loadLiveIndex reads every index file and returns those that no present
+// file supersedes, sorted by ID.
+func (r *Repository) loadLiveIndex(ctx context.Context) ([]oid.ID, []*index.File, error) {
+	ids, err := r.List(ctx, KindIndex)
+	if err != nil {
+		return nil, nil, err
+	}
+	slices.SortFunc(ids, compareIDs)
 	files := make([]*index.File, len(ids))
 	err = parallel(ctx, len(ids), 4, func(i int) error {
 		f, err := r.LoadIndexFile(ctx, ids[i])
@@ -96,17 +124,18 @@ func (r *Repository) LoadIndex(ctx context.Context) error {
 		return err
 	})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	for _, f := range files {
-		for _, p := range f.Packs {
-			r.idx.AddPack(p.ID, p.Blobs)
+	superseded := index.Superseded(ids, files)
+	var liveIDs []oid.ID
+	var live []*index.File
+	for i, id := range ids {
+		if _, ok := superseded[id]; !ok {
+			liveIDs = append(liveIDs, id)
+			live = append(live, files[i])
 		}
 	}
-	r.idxMu.Lock()
-	r.idxIDs = append(r.idxIDs, ids...)
-	r.idxMu.Unlock()
-	return nil
+	return liveIDs, live, nil
 }
 
 // RecoverPacks finds packs in the store that no index file lists — left by

@@ -77,7 +77,8 @@ func (o *Options) fill() {
 	}
 }
 
-// Repository is an open repository. It is safe for concurrent use.
+// Repository is an open repository. It is safe for concurrent use, except
+// DropPacks, which must not run while blobs or index files are being saved.
 type Repository struct {
 	st    store.Store
 	key   *crypto.Key

@@ -175,6 +175,9 @@ func (s *Service) vaultServer(st store.Store, m *metrics, listen string) *vault.
 			AuthFailures:   c.Limits.AuthFailuresPerMinute,
 		},
 		Metrics: m, MetricsPublic: c.Metrics.Public, Observe: m.observe,
+		OpenStorage: func(ctx context.Context, loc string) (store.Store, error) {
+			return s.opts.OpenLocation(ctx, loc, false)
+		},
 	})
 	m.usage = vs.Usage
 	return vs

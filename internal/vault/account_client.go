@@ -195,6 +195,7 @@ var jobCodes = map[string]error{
 	CodeStorageAccountNotFound: ErrStorageAccountNotFound,
 	CodeNoDatacenter:           ErrNoDatacenter,
 	CodeInvalid:                ErrInvalidJob,
+	CodeJobState:               ErrJobState,
 }
 
 // jobResponseError turns an error answer into a sentinel error with the

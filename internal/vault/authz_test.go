@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/seedship/seedship/internal/meta"
+	"github.com/seedship/seedship/internal/store"
+	"github.com/seedship/seedship/internal/store/mem"
 )
 
 // callers of the authorisation matrix, in column order.
@@ -29,7 +31,11 @@ type authWorld struct {
 }
 
 func newAuthWorld(t *testing.T) *authWorld {
-	f := newFixture(t, func(c *ServerConfig) { c.Metrics = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}) })
+	sa := mem.New() // every storage account's store
+	f := newFixture(t, func(c *ServerConfig) {
+		c.Metrics = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+		c.OpenStorage = func(context.Context, string) (store.Store, error) { return sa, nil }
+	})
 	ctx := context.Background()
 	acme, rival := f.account("acme"), f.account("rival")
 	v := f.vault(acme, "web")
@@ -53,6 +59,7 @@ func newAuthWorld(t *testing.T) *authWorld {
 	w.machinePath = "/v1/vaults/" + v.ID + "/machines/" + m1.MachineID
 	w.acmeID = acme.AccountID
 	w.addJobs(t, acme.AccountID, rival.AccountID)
+	w.addSeedJobs(v.ID, m2.MachineID, acme.AccountID, rival.AccountID)
 	// Each caller reads and deletes its own object, so the order of rows
 	// and columns does not matter.
 	for _, c := range callers {
@@ -94,6 +101,7 @@ func TestAuthorization(t *testing.T) {
 		u = http.StatusUnauthorized
 		f = http.StatusForbidden
 		n = http.StatusNotFound
+		c = http.StatusConflict
 	)
 	// Columns: none, forged, expired, regtoken, otherAdmin, otherMachine, machine, admin, operator.
 	tests := []struct {
@@ -127,6 +135,20 @@ func TestAuthorization(t *testing.T) {
 		{"POST", "/v1/jobs", jobBody("job-{c}"), [9]int{u, u, u, u, 201, f, f, 201, f}},
 		{"POST", "/v1/jobs/ship-me/shipping", shipBody("T-{c}"), [9]int{u, u, u, u, n, f, f, 200, f}},
 		{"POST", "/v1/jobs/cancel-me/cancel", "", [9]int{u, u, u, u, n, f, f, 200, f}},
+		// Seeds: the repository's access rules, then the job must be the
+		// account's and for this machine (or none), and ready (409).
+		{"GET", "{m}/seed/get-me", "", [9]int{u, u, u, u, f, f, 200, 200, f}},
+		{"POST", "{m}/seed/get-me/adopt", `{"after":""}`, [9]int{u, u, u, u, f, f, c, c, f}},
+		{"POST", "{m}/seed/get-me/cleanup", `{"after":""}`, [9]int{u, u, u, u, f, f, c, c, f}},
+		{"GET", "{m}/seed/seed-ready", "", [9]int{u, u, u, u, f, f, 200, 200, f}},
+		{"POST", "{m}/seed/seed-ready/adopt", `{"after":""}`, [9]int{u, u, u, u, f, f, 200, 200, f}},
+		{"POST", "{m}/seed/seed-ready/cleanup", `{"after":""}`, [9]int{u, u, u, u, f, f, 200, 200, f}},
+		{"GET", "{m}/seed/seed-m2", "", [9]int{u, u, u, u, f, f, n, n, f}},
+		{"POST", "{m}/seed/seed-m2/adopt", `{"after":""}`, [9]int{u, u, u, u, f, f, n, n, f}},
+		{"POST", "{m}/seed/seed-m2/cleanup", `{"after":""}`, [9]int{u, u, u, u, f, f, n, n, f}},
+		{"GET", "{m}/seed/rival-seed", "", [9]int{u, u, u, u, f, f, n, n, f}},
+		{"POST", "{m}/seed/rival-seed/adopt", `{"after":""}`, [9]int{u, u, u, u, f, f, n, n, f}},
+		{"POST", "{m}/seed/rival-seed/cleanup", `{"after":""}`, [9]int{u, u, u, u, f, f, n, n, f}},
 	}
 	w := newAuthWorld(t)
 	for _, tc := range tests {

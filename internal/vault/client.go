@@ -32,6 +32,7 @@ type ClientConfig struct {
 type Client struct {
 	hc      *http.Client
 	base    string // service URL without trailing slash
+	machine string // URL of the machine: /v1/vaults/V/machines/M
 	objects string // URL of the repository's objects collection
 	key     string
 }
@@ -56,8 +57,8 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		}
 	}
 	base := strings.TrimRight(e.URL, "/")
-	return &Client{hc: hc, base: base, key: cfg.Key,
-		objects: base + "/v1/vaults/" + cfg.VaultID + "/machines/" + cfg.MachineID + "/objects"}, nil
+	machine := base + "/v1/vaults/" + cfg.VaultID + "/machines/" + cfg.MachineID
+	return &Client{hc: hc, base: base, key: cfg.Key, machine: machine, objects: machine + "/objects"}, nil
 }
 
 // Ping checks that the service answers, presents the pinned certificate

@@ -60,6 +60,10 @@ var (
 	ErrNoDatacenter = errors.New("no datacenter address set")
 	// ErrInvalidJob: an import-job request is malformed (400 invalid).
 	ErrInvalidJob = errors.New("invalid import job request")
+	// ErrJobState: the import job's seed cannot be adopted or cleaned up
+	// in its state: not yet Packaging, or cancelled or expired (409
+	// job_state).
+	ErrJobState = errors.New("import job not ready for its seed")
 )
 
 // Error codes of the API's JSON error body {"error": "...", "code": "..."}.
@@ -89,6 +93,7 @@ const (
 	CodeStorageAccountNotFound = "storage_account_not_found"
 	CodeNoDatacenter           = "no_datacenter"
 	CodeInvalid                = "invalid"
+	CodeJobState               = "job_state"
 )
 
 // apiError is an error with its HTTP status and code; handlers return it

@@ -52,6 +52,11 @@ func jobAPIError(err error, name string) error {
 		return apiErr(http.StatusNotFound, CodeStorageAccountNotFound, "%v", err)
 	case errors.Is(err, meta.ErrNotFound):
 		return apiErr(http.StatusNotFound, CodeJobNotFound, "no import job %q in your account: see GET /v1/jobs", name)
+	case errors.Is(err, importjob.ErrOtherTarget):
+		return apiErr(http.StatusNotFound, CodeJobNotFound,
+			"import job %q is for another vault or machine: adopt it from the machine it names (GET /v1/jobs/%s as the account admin)", name, name)
+	case errors.Is(err, ErrJobState):
+		return apiErr(http.StatusConflict, CodeJobState, "%v", err)
 	case errors.Is(err, meta.ErrExists):
 		return apiErr(http.StatusConflict, CodeJobExists, "import job %q already exists in your account: choose another name", name)
 	case errors.Is(err, meta.ErrTrackingInUse):

@@ -43,7 +43,7 @@ func getReqLog(ctx context.Context) *reqLog {
 func (s *Server) route(pattern string, flags routeFlags, h handler) {
 	needsKey := flags&public == 0
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		w, r, done := s.bound(w, r, flags&streaming != 0)
+		w, r, done := s.bound(w, r, flags)
 		defer done()
 		var p *principal
 		var err error
@@ -60,16 +60,20 @@ func (s *Server) route(pattern string, flags routeFlags, h handler) {
 }
 
 // bound applies the limits of the request's class: a total timeout and
-// body cap for quick requests, an idle timeout for streaming ones.
-func (s *Server) bound(w http.ResponseWriter, r *http.Request, stream bool) (http.ResponseWriter, *http.Request, func()) {
+// body cap for quick and long requests, an idle timeout for streaming ones.
+func (s *Server) bound(w http.ResponseWriter, r *http.Request, flags routeFlags) (http.ResponseWriter, *http.Request, func()) {
 	lim := s.cfg.Limits
 	rc := http.NewResponseController(w)
-	if stream {
+	if flags&streaming != 0 {
 		r.Body = &idleReader{r: http.MaxBytesReader(w, r.Body, lim.MaxObjectSize), rc: rc, idle: lim.IdleTimeout}
 		return &idleWriter{ResponseWriter: w, rc: rc, idle: lim.IdleTimeout}, r, func() { rc.SetWriteDeadline(time.Time{}) }
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), lim.RequestTimeout)
-	deadline := time.Now().Add(lim.RequestTimeout)
+	timeout := lim.RequestTimeout
+	if flags&long != 0 {
+		timeout = lim.SeedTimeout
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	deadline := time.Now().Add(timeout)
 	rc.SetReadDeadline(deadline)
 	rc.SetWriteDeadline(deadline.Add(time.Second))
 	r = r.WithContext(ctx)

@@ -6,9 +6,10 @@
 // stat, list, delete — on top of any store.Store; machine M of vault V sees
 // the prefix vaults/V/machines/M/ of that store as its whole repository. It
 // also serves the account admin's vault and credential endpoints, machine
-// registration and the import-job API of offline seeding (Jobs holds its
-// logic). Every call is authenticated and authorised; see docs/api.md for
-// the endpoints and their status codes.
+// registration, the import-job API of offline seeding (Jobs holds its
+// logic) and the seed endpoints that adopt an imported job's storage
+// container into a machine's repository. Every call is authenticated and
+// authorised; see docs/api.md for the endpoints and their status codes.
 //
 // The client (Client) is one more store.Store, with the service's
 // certificate pinned by fingerprint. Register turns a vault credentials
@@ -18,6 +19,7 @@
 package vault
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"io"
@@ -45,6 +47,17 @@ type Limits struct {
 	// AuthFailures is how many failed authentications one source IP may
 	// make per minute, and in a burst (default 10; negative: no limit).
 	AuthFailures int
+	// SeedTimeout bounds a whole seed adopt or cleanup request, which
+	// copies or deletes objects for up to SeedBatchTime and then finishes
+	// the object at hand (default 3 min).
+	SeedTimeout time.Duration
+	// SeedBatchTime, SeedBatchBytes and SeedBatchObjects end one adopt or
+	// cleanup call, whichever is reached first, once an object is handled
+	// (defaults 20 s, 1 GiB, 10000 objects); the caller continues from the
+	// answer's next.
+	SeedBatchTime    time.Duration
+	SeedBatchBytes   int64
+	SeedBatchObjects int
 }
 
 func (l Limits) withDefaults() Limits {
@@ -63,6 +76,16 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.AuthFailures == 0 {
 		l.AuthFailures = 10
+	}
+	if l.SeedTimeout <= 0 {
+		l.SeedTimeout = 3 * time.Minute
+	}
+	if l.SeedBatchTime <= 0 {
+		l.SeedBatchTime = 20 * time.Second
+	}
+	def(&l.SeedBatchBytes, 1<<30)
+	if l.SeedBatchObjects <= 0 {
+		l.SeedBatchObjects = 10000
 	}
 	return l
 }
@@ -95,6 +118,10 @@ type ServerConfig struct {
 	MetricsPublic bool
 	// Observe, when set, is called once per finished request.
 	Observe func(RequestInfo)
+	// OpenStorage opens a storage account's store location (read and
+	// delete only), for adopting import jobs' seeds; nil answers those
+	// requests 503.
+	OpenStorage func(ctx context.Context, location string) (store.Store, error)
 }
 
 // Server is the vault's HTTP API.
@@ -104,6 +131,7 @@ type Server struct {
 	jobs    *Jobs
 	limiter *limiter
 	usage   *usage
+	storage *storages
 	mux     *http.ServeMux
 	reqSeq  atomic.Uint64
 	reqBase string
@@ -131,6 +159,7 @@ func NewServer(cfg ServerConfig) *Server {
 		jobs:    &Jobs{DB: cfg.DB, Now: cfg.Now, Rand: cfg.Rand},
 		limiter: newLimiter(cfg.Limits.AuthFailures, cfg.Now),
 		usage:   newUsage(),
+		storage: &storages{open: cfg.OpenStorage, m: map[string]store.Store{}},
 		mux:     http.NewServeMux(),
 		reqBase: hex.EncodeToString(b),
 	}
@@ -149,6 +178,9 @@ const (
 	streaming routeFlags = 1 << iota
 	// public routes do not authenticate by API key.
 	public
+	// long requests copy objects inside the service: bounded as a whole by
+	// SeedTimeout instead of RequestTimeout.
+	long
 )
 
 func (s *Server) routes() {
@@ -173,6 +205,7 @@ func (s *Server) routes() {
 	s.route("HEAD "+machine+"/objects/{name...}", quick, s.statObject)
 	s.route("DELETE "+machine+"/objects/{name...}", quick, s.deleteObject)
 	s.jobRoutes()
+	s.seedRoutes()
 	s.mux.HandleFunc("/", s.fallback)
 }
 

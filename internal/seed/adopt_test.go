@@ -1,0 +1,226 @@
+package seed
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/seedship/seedship/internal/crypto"
+	"github.com/seedship/seedship/internal/importjob"
+	"github.com/seedship/seedship/internal/pack"
+	"github.com/seedship/seedship/internal/repo"
+	"github.com/seedship/seedship/internal/store"
+	"github.com/seedship/seedship/internal/store/mem"
+)
+
+var testPassword = []byte("secret")
+
+// stagingRepo makes a repository with n random data blobs of 1 MiB in
+// packs of 2 MiB, and returns its store.
+func stagingRepo(t *testing.T, n int) *mem.Store {
+	t.Helper()
+	ctx := context.Background()
+	st := mem.New()
+	r, err := repo.Init(ctx, st, testPassword, repo.Options{KDF: crypto.TestKDF(), PackSize: 2 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.NewChaCha8([32]byte{1})
+	for range n {
+		b := make([]byte, 1<<20)
+		rng.Read(b)
+		if _, _, err := r.SaveBlob(ctx, pack.DataBlob, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func openVault(t *testing.T, st store.Store) *repo.Repository {
+	t.Helper()
+	ctx := context.Background()
+	r, err := repo.Open(ctx, st, testPassword, repo.Options{KDF: crypto.TestKDF()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.LoadIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func names(t *testing.T, st store.Store, prefix string) []string {
+	t.Helper()
+	var out []string
+	if err := st.List(context.Background(), prefix, func(fi store.Info) error { out = append(out, fi.Name); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestCopyFilesAndRepair: the staging metadata goes to an empty vault,
+// whose repository then lists packs it lacks; Repair re-sends them from
+// the staging location, and drops the one the staging location lost.
+func TestCopyFilesAndRepair(t *testing.T) {
+	ctx := context.Background()
+	staging := stagingRepo(t, 8)
+	vst := mem.New()
+	n, err := CopyFiles(ctx, staging, vst, MetadataFiles)
+	if err != nil || n < 3 {
+		t.Fatalf("CopyFiles = %d, %v; want config, a key and index files", n, err)
+	}
+	if n, err := CopyFiles(ctx, staging, vst, MetadataFiles); err != nil || n != 0 {
+		t.Fatalf("second CopyFiles = %d, %v; want 0 copied", n, err)
+	}
+	if got := names(t, vst, "data/"); len(got) != 0 {
+		t.Fatalf("CopyFiles copied packs: %v", got)
+	}
+	packs := names(t, staging, "data/")
+	if len(packs) < 3 {
+		t.Fatalf("%d packs in staging, want several", len(packs))
+	}
+	// The staging location lost one pack; another one is damaged.
+	if err := staging.Delete(ctx, packs[0]); err != nil {
+		t.Fatal(err)
+	}
+	damaged := corruptObject(t, staging, packs[1])
+
+	r := openVault(t, vst)
+	var calls int
+	res, err := Repair(ctx, r, vst, []store.Store{damaged}, func(done, total int) { calls++ })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Missing != len(packs) || res.Resent != len(packs)-2 || len(res.Lost) != 2 || calls != len(packs) {
+		t.Fatalf("Repair = %+v (%d progress calls), want %d missing, %d re-sent, 2 lost", res, calls, len(packs), len(packs)-2)
+	}
+	missing, err := r.MissingPacks(ctx)
+	if err != nil || len(missing) != 0 {
+		t.Fatalf("MissingPacks after Repair = %v, %v", missing, err)
+	}
+	// A fresh open sees the same: the lost packs are no longer indexed.
+	if missing, err := openVault(t, vst).MissingPacks(ctx); err != nil || len(missing) != 0 {
+		t.Fatalf("MissingPacks after reopening = %v, %v", missing, err)
+	}
+}
+
+// corruptObject returns a copy of st in which name has one byte flipped.
+func corruptObject(t *testing.T, st *mem.Store, name string) store.Store {
+	t.Helper()
+	ctx := context.Background()
+	out := mem.New()
+	for _, n := range names(t, st, "") {
+		rc, err := st.Get(ctx, n, 0, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		if n == name {
+			b[len(b)/2] ^= 1
+		}
+		if err := out.Put(ctx, n, bytes.NewReader(b), int64(len(b))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+func TestCopyFilesOtherRepository(t *testing.T) {
+	ctx := context.Background()
+	a, b := stagingRepo(t, 1), stagingRepo(t, 1)
+	if _, err := CopyFiles(ctx, a, b, IdentityFiles); !errors.Is(err, ErrOtherRepository) {
+		t.Fatalf("CopyFiles into another repository = %v, want ErrOtherRepository", err)
+	}
+}
+
+func TestFallback(t *testing.T) {
+	ctx := context.Background()
+	primary, staging := mem.New(), mem.New()
+	put := func(st store.Store, name, content string) {
+		if err := st.Put(ctx, name, bytes.NewReader([]byte(content)), int64(len(content))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(staging, "data/ab/ab01", "pack from staging")
+	put(staging, "index/01", "index only in staging")
+	put(primary, "data/cd/cd01", "pack in the vault")
+	f := Fallback{Store: primary, Staging: staging}
+	read := func(name string) (string, error) {
+		rc, err := f.Get(ctx, name, 0, -1)
+		if err != nil {
+			return "", err
+		}
+		defer rc.Close()
+		b, err := io.ReadAll(rc)
+		return string(b), err
+	}
+	if got, err := read("data/ab/ab01"); err != nil || got != "pack from staging" {
+		t.Errorf("pack only in staging: %q, %v", got, err)
+	}
+	if got, err := read("data/cd/cd01"); err != nil || got != "pack in the vault" {
+		t.Errorf("pack in the vault: %q, %v", got, err)
+	}
+	if _, err := read("index/01"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("non-pack file from staging: %v, want ErrNotFound (only packs fall back)", err)
+	}
+	if fi, err := f.Stat(ctx, "data/ab/ab01"); err != nil || fi.Size != int64(len("pack from staging")) {
+		t.Errorf("Stat of a staging pack = %+v, %v", fi, err)
+	}
+	if got := names(t, f, "data/"); len(got) != 1 {
+		t.Errorf("List = %v, want the vault's pack only", got)
+	}
+	put(f, "data/ef/ef01", "new")
+	if _, err := primary.Stat(ctx, "data/ef/ef01"); err != nil {
+		t.Errorf("Put did not go to the vault: %v", err)
+	}
+}
+
+func TestPendingRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	if got, err := LoadPending(dir); err != nil || len(got) != 0 {
+		t.Fatalf("LoadPending(empty) = %v, %v", got, err)
+	}
+	p := &Pending{Job: "seed-1", Staging: filepath.Join(dir, "staging"), State: StateWaiting, Created: time.Unix(100, 0).UTC()}
+	if err := SavePending(dir, p); err != nil {
+		t.Fatal(err)
+	}
+	q := &Pending{Job: "seed-0", Staging: "/x", State: StateAdopted, Created: time.Unix(50, 0).UTC(), Adoption: &Adoption{Files: 3, Resent: 1}}
+	if err := SavePending(dir, q); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadPending(dir)
+	if err != nil || len(got) != 2 || got[0].Job != "seed-0" || got[1].Job != "seed-1" || got[0].Adoption.Resent != 1 {
+		t.Fatalf("LoadPending = %+v, %v", got, err)
+	}
+	if !got[1].Active() || got[0].Active() {
+		t.Errorf("Active: waiting %v, adopted %v", got[1].Active(), got[0].Active())
+	}
+	if err := SavePending(dir, &Pending{Job: "../evil", Staging: "/x", State: StateWaiting}); err == nil {
+		t.Errorf("SavePending accepted a job name with a path in it")
+	}
+}
+
+func TestDrivesDoneAndStates(t *testing.T) {
+	j := &importjob.Job{Drives: []importjob.Drive{
+		{State: importjob.DriveCompleted}, {State: importjob.DriveCompletedMoreInfo},
+		{State: importjob.DriveTransferring}, {State: importjob.DriveNeverReceived},
+	}}
+	if done, n := DrivesDone(j); done != 3 || n != 4 {
+		t.Errorf("DrivesDone = %d/%d, want 3/4", done, n)
+	}
+	for s, want := range map[importjob.JobState]bool{importjob.JobTransferring: false, importjob.JobPackaging: true,
+		importjob.JobCompletedWithErrors: true, importjob.JobCancelled: false} {
+		if Adoptable(s) != want {
+			t.Errorf("Adoptable(%s) = %v", s, !want)
+		}
+	}
+}
