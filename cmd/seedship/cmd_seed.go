@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -26,7 +28,7 @@ the seed and re-sends what was lost.`,
 		Example: `  seedship seed status
   seedship seed cleanup --container`,
 	}
-	cmd.AddCommand(newSeedStatusCmd(e), newSeedCleanupCmd(e, g))
+	cmd.AddCommand(newSeedStatusCmd(e), newSeedAttachCmd(e), newSeedCleanupCmd(e, g))
 	return cmd
 }
 
@@ -125,6 +127,67 @@ func printSeedStatus(e env, s seedStatus) {
 	if p.ContainerRemoved {
 		printf(e.stdout, "  container:  removed\n")
 	}
+}
+
+func newSeedAttachCmd(e env) *cobra.Command {
+	var staging string
+	cmd := &cobra.Command{
+		Use:   "attach --staging DIR",
+		Short: "Hand a staging location written before registration to this machine's vault",
+		Long: `attach records the staging location of an offline backup made before this
+machine was registered, so that its online backups finish the seed (waiting,
+adoption, repair) as if it had been registered all along. The vault must hold
+no repository yet, or the staging location's: the seed's keys become the vault
+repository's. Exit code 0, or 1 when refused.`,
+		Example: `  seedship seed attach --staging /mnt/staging`,
+		Args:    cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return runSeedAttach(e, staging)
+		},
+	}
+	cmd.Flags().StringVar(&staging, "staging", "", "the staging location `DIR`")
+	return cmd
+}
+
+func runSeedAttach(e env, staging string) error {
+	if staging == "" {
+		return errors.New("no staging location: pass --staging DIR")
+	}
+	ms, err := loadSeeds(e)
+	if err != nil {
+		return err
+	}
+	if ms == nil {
+		return errors.New("this machine is not registered with a vault: run seedship register first")
+	}
+	rec, err := seed.Read(staging)
+	if err != nil {
+		return err
+	}
+	if rec.AccountID != ms.mc.AccountID {
+		return fmt.Errorf("the seed of import job %s belongs to account %s; this machine is registered with account %s", rec.Job, rec.AccountName, ms.mc.AccountID)
+	}
+	if rec.Vault != "" && (rec.Vault != ms.mc.VaultID || rec.Machine != ms.mc.MachineID) {
+		return fmt.Errorf("the seed of import job %s was written for vault %s, machine %s, not this machine", rec.Job, rec.Vault, rec.Machine)
+	}
+	if err := checkOneSeed(e, rec.Job); err != nil {
+		return err
+	}
+	abs, err := filepath.Abs(staging)
+	if err != nil {
+		return err
+	}
+	for _, p := range ms.all {
+		if p.Job == rec.Job {
+			return fmt.Errorf("the seed of import job %s is already attached (state %s)", rec.Job, p.State)
+		}
+	}
+	p := &seed.Pending{Job: rec.Job, Staging: abs, State: seed.StateWaiting, Created: time.Now().UTC().Truncate(time.Second)}
+	if err := seed.SavePending(ms.configDir, p); err != nil {
+		return err
+	}
+	printf(e.stdout, "the seed of import job %s (staging %s) is attached: the next seedship backup to the vault continues it\n", rec.Job, abs)
+	return nil
 }
 
 func newSeedCleanupCmd(e env, g *globals) *cobra.Command {

@@ -19,14 +19,26 @@ import (
 // one that never arrives; a backup while the drives travel; adoption with
 // repair from the staging location; an incremental; restores of three
 // snapshots; ship-back; cleanup.
-func TestOfflineSeeding(t *testing.T) { offlineSeeding(t, false) }
+func TestOfflineSeeding(t *testing.T) { offlineSeeding(t, walk{}) }
 
 // TestOfflineSeedingStagingLost is the same walk with the staging location
 // gone before adoption: what the container lacks is read again from the
 // source files.
-func TestOfflineSeedingStagingLost(t *testing.T) { offlineSeeding(t, true) }
+func TestOfflineSeedingStagingLost(t *testing.T) { offlineSeeding(t, walk{loseStaging: true}) }
 
-func offlineSeeding(t *testing.T, loseStaging bool) {
+// TestOfflineSeedingRegisteredLater: the offline backup ran before the
+// machine was registered; seed attach hands it to the vault, whose
+// repository then takes the seed's keys.
+func TestOfflineSeedingRegisteredLater(t *testing.T) { offlineSeeding(t, walk{registerLate: true}) }
+
+// walk varies the offline-seeding walk.
+type walk struct {
+	loseStaging  bool // remove the staging location before adoption
+	registerLate bool // offline backup before registration, then seed attach
+}
+
+func offlineSeeding(t *testing.T, w walk) {
+	loseStaging := w.loseStaging
 	tmp := t.TempDir()
 	data := filepath.Join(tmp, "service")
 	port := freePort(t)
@@ -42,13 +54,19 @@ func offlineSeeding(t *testing.T, loseStaging bool) {
 
 	// Init → register → offline backup.
 	m := newUser(t, "SEEDSHIP_CONFIG="+filepath.Join(tmp, "config"), "SEEDSHIP_PASSWORD=secret")
-	m.ok("seedship", "register", "--vault-credentials", cred)
-	m.ok("seedship", "init")
+	if !w.registerLate {
+		m.ok("seedship", "register", "--vault-credentials", cred)
+		m.ok("seedship", "init")
+	}
 	src, staging := filepath.Join(tmp, "src"), filepath.Join(tmp, "staging")
 	genTree(t, src)
 	seedTree := hashTree(t, src)
 	m.ok("seedship", "backup", "--offline", "--staging", staging, "--job", "seed-1", "--account-settings", acme,
 		"--storage-account", "sa1", "--container", "web1", src)
+	if w.registerLate {
+		m.ok("seedship", "register", "--vault-credentials", cred)
+		m.ok("seedship", "seed", "attach", "--staging", staging)
+	}
 
 	// Disk preparation onto three drives, shipping.
 	drives := threeDrives(t)
@@ -83,6 +101,13 @@ func offlineSeeding(t *testing.T, loseStaging bool) {
 	}
 	if s := summary(t, r.stdout); s.DataAdded > 2<<20 || s.DataAdded < 1<<20 {
 		t.Errorf("backup while waiting added %d bytes, want about the new file's 1 MiB", s.DataAdded)
+	}
+
+	if r := m.run(nil, "seedship", "seed", "cleanup"); r.code == 0 || !strings.Contains(r.stderr, "not adopted yet") {
+		t.Errorf("seed cleanup before adoption: exit %d, stderr %q; want a refusal", r.code, r.stderr)
+	}
+	if r := m.ok("seedship", "seed", "status"); !strings.Contains(r.stdout, "job state:  Transferring (2/3 drives done)") {
+		t.Errorf("seed status while waiting:\n%s", r.stdout)
 	}
 
 	// Drive 3 never arrives: the job moves to Packaging.
