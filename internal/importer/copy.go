@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/seedship/seedship/internal/drive"
@@ -131,39 +133,61 @@ const (
 	failed
 )
 
-// copyFile copies one manifest file into the store. A problem of the file
-// or the drive is an outcome (failed, with the reason); an error is a
-// problem of the store or the context and stops the import.
-func copyFile(ctx context.Context, st store.Store, root, container string, f drive.File) (outcome, string, error) {
-	name, err := ObjectName(container, f.Path)
-	if err != nil {
-		return failed, err.Error(), nil
-	}
-	if o, why, err := existing(ctx, st, name, f); o != failed || why != "" || err != nil {
-		return o, why, err
-	}
+// openChecked opens a manifest file on the drive, without following
+// links, and checks its size against the manifest. A problem is returned as
+// a reason (the file failed), never as an error.
+func openChecked(root string, f drive.File) (*os.File, string) {
 	r, err := drive.OpenNoFollow(root, f.Path)
 	if err != nil {
-		return failed, err.Error(), nil
+		return nil, err.Error()
 	}
-	defer r.Close()
 	fi, err := r.Stat()
+	why := ""
 	switch {
 	case err != nil:
-		return failed, err.Error(), nil
+		why = err.Error()
 	case fi.Size() != f.Size:
-		return failed, fmt.Sprintf("%v: file %s has %d bytes on the drive, the manifest says %d", errMismatch, f.Path, fi.Size(), f.Size), nil
+		why = fmt.Sprintf("%v: file %s has %d bytes on the drive, the manifest says %d", errMismatch, f.Path, fi.Size(), f.Size)
 	case f.Size == 0 && f.SHA256 != emptySHA256:
 		// A store may create an empty object without reading: check first.
-		return failed, fmt.Sprintf("%v: file %s is empty, the manifest says SHA-256 %s", errMismatch, f.Path, f.SHA256), nil
+		why = fmt.Sprintf("%v: file %s is empty, the manifest says SHA-256 %s", errMismatch, f.Path, f.SHA256)
 	}
+	if why != "" {
+		r.Close()
+		return nil, why
+	}
+	return r, ""
+}
+
+// putStream copies a file too large to hold in memory into the store as
+// name, through a verifyReader. A problem of the file or the drive is an
+// outcome (failed, with the reason); an error is a problem of the store or
+// the context and stops the import.
+func putStream(ctx context.Context, st store.Store, root, name string, f drive.File) (outcome, string, error) {
+	r, why := openChecked(root, f)
+	if why != "" {
+		return failed, why, nil
+	}
+	defer r.Close()
 	v := newVerifyReader(r, f)
-	err = st.Put(ctx, name, v, f.Size)
+	err := st.Put(ctx, name, v, f.Size)
+	if err != nil && v.err != nil {
+		return failed, v.err.Error(), nil
+	}
+	return putDone(ctx, st, name, f, err)
+}
+
+// putVerified stores data, the verified content of file f, as name: a
+// seekable body, which the cloud stores send in one request.
+func putVerified(ctx context.Context, st store.Store, name string, f drive.File, data []byte) (outcome, string, error) {
+	return putDone(ctx, st, name, f, st.Put(ctx, name, bytes.NewReader(data), f.Size))
+}
+
+// putDone turns the store's answer to a Put into an outcome.
+func putDone(ctx context.Context, st store.Store, name string, f drive.File, err error) (outcome, string, error) {
 	switch {
 	case err == nil:
 		return copied, "", nil
-	case v.err != nil:
-		return failed, v.err.Error(), nil
 	case errors.Is(err, store.ErrExists):
 		o, why, err := existing(ctx, st, name, f)
 		if o == failed && why == "" && err == nil {

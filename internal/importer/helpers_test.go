@@ -27,7 +27,7 @@ const testAccount = "0123456789abcdef0123456789abcdef"
 // testEnv is a service database with one account and one storage account
 // (a local store).
 type testEnv struct {
-	t        *testing.T
+	t        testing.TB
 	db       meta.DB
 	storeDir string
 	st       store.Store
@@ -35,9 +35,22 @@ type testEnv struct {
 	jobs     int
 }
 
-func newEnv(t *testing.T) *testEnv {
+func newEnv(t testing.TB) *testEnv {
 	t.Helper()
-	e := &testEnv{t: t, storeDir: filepath.Join(t.TempDir(), "sa")}
+	dir := filepath.Join(t.TempDir(), "sa")
+	e := newEnvAt(t, dir)
+	var err error
+	if e.st, err = local.Create(dir); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// newEnvAt is a service database whose storage account "sa" is the store
+// location loc; e.st is left nil.
+func newEnvAt(t testing.TB, loc string) *testEnv {
+	t.Helper()
+	e := &testEnv{t: t, storeDir: loc}
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "meta.db"), e.now)
 	if err != nil {
@@ -48,11 +61,8 @@ func newEnv(t *testing.T) *testEnv {
 	if err := db.CreateAccount(ctx, meta.Account{ID: testAccount, Name: "acme", Created: e.now()}); err != nil {
 		t.Fatal(err)
 	}
-	sa := meta.StorageAccount{AccountID: testAccount, Name: "sa", Store: e.storeDir, Created: e.now()}
+	sa := meta.StorageAccount{AccountID: testAccount, Name: "sa", Store: loc, Created: e.now()}
 	if err := db.CreateStorageAccount(ctx, sa); err != nil {
-		t.Fatal(err)
-	}
-	if e.st, err = local.Create(e.storeDir); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -133,7 +143,7 @@ func (e *testEnv) register(j *testJob, d func(int) drive.DriveResult, n int) {
 
 // makeStaging writes a staging repository: config, a key, a snapshot, an
 // index and content-addressed packs of 1–12 KiB.
-func makeStaging(t *testing.T, rng *rand.Rand, packs int) (string, map[string]string) {
+func makeStaging(t testing.TB, rng *rand.Rand, packs int) (string, map[string]string) {
 	t.Helper()
 	dir := t.TempDir()
 	files := map[string]string{}
@@ -216,7 +226,7 @@ func (e *testEnv) readObject(name string) string {
 }
 
 // manifest reads a drive's manifest.
-func manifestOf(t *testing.T, d drive.DriveResult, key []byte) *drive.Manifest {
+func manifestOf(t testing.TB, d drive.DriveResult, key []byte) *drive.Manifest {
 	t.Helper()
 	m, _, err := drive.ReadManifest(d.Path, key)
 	if err != nil {
@@ -245,7 +255,7 @@ func (e *testEnv) checkImported(j *testJob, d drive.DriveResult, except ...strin
 	}
 }
 
-func receiveAll(t *testing.T, im *Importer, j *testJob) {
+func receiveAll(t testing.TB, im *Importer, j *testJob) {
 	t.Helper()
 	for _, d := range j.drives {
 		if _, err := im.Receive(context.Background(), testAccount, j.name, d.Path); err != nil {

@@ -2,6 +2,10 @@
 // shipped drives against their import job and copies every file of a drive
 // into the job's storage container, verifying each file's SHA-256 against
 // the drive's authenticated manifest before the object becomes visible.
+// Files up to 64 MiB (packs are 16 MiB) are read into memory and verified
+// before their Put, which then sends a seekable body; larger files are
+// verified while they stream and their Put is aborted on a mismatch. Two
+// Puts are in flight while the next file is read and hashed.
 //
 // Job and drive states move only through importjob's methods, inside
 // meta.ModifyJob, so concurrent stations never lose an update: a drive's
@@ -84,6 +88,8 @@ type Importer struct {
 	// TempDir holds the logs while they are written (os.TempDir when
 	// empty).
 	TempDir string
+
+	bufferLimit int64 // tests only: maxBuffered when 0
 }
 
 // Progress reports an import in progress.

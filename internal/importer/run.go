@@ -20,24 +20,95 @@ func (ru *run) copyAll(ctx context.Context, root string, m *drive.Manifest) erro
 	res.Files, res.Bytes = len(m.Files), m.Bytes()
 	ru.logs.copy.printf("# seedship import log: job %s, drive %s (seq %d), container %s, station %s, started %s",
 		ru.job.Name, m.DriveID, m.Seq, ru.job.Container, ru.station, ru.im.now().Format(time.RFC3339))
-	for _, f := range m.Files {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		o, why, err := copyFile(ctx, ru.st, root, ru.job.Container, f)
-		if err != nil {
-			return err
-		}
-		ru.record(f, o, why)
-		ru.report(f.Path)
-		if err := ru.save(ctx); err != nil {
-			return err
-		}
+	if err := ru.copyFiles(ctx, root, m.Files); err != nil {
+		return err
 	}
 	ru.ignored(root, m)
 	ru.logs.copy.printf("# finished %s: %d files copied (%d bytes), %d already present, %d failed, %d entries not in the manifest ignored",
 		ru.im.now().Format(time.RFC3339), res.FilesCopied, res.BytesWritten, res.FilesSkipped, res.FilesFailed, res.FilesIgnored)
 	return nil
+}
+
+// copyFiles stores the files, putsInFlight at a time, each after the
+// stager looked it up and, when it fits in memory, read and verified it;
+// the stager works on the next file meanwhile. Outcomes are recorded in
+// the manifest's order.
+func (ru *run) copyFiles(ctx context.Context, root string, files []drive.File) error {
+	ctx, cancel := context.WithCancel(ctx)
+	limit := ru.im.bufferLimit
+	if limit == 0 {
+		limit = maxBuffered
+	}
+	s, staged := stage(ctx, ru.st, root, ru.job.Container, limit, files)
+	var queue []*pendingPut
+	defer func() {
+		cancel()
+		for _, p := range queue {
+			<-p.done
+		}
+		for range staged { // wait for the stager to stop
+		}
+	}()
+	for sf := range staged {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		p := &pendingPut{sf: sf, done: make(chan struct{})}
+		go func() {
+			defer close(p.done)
+			p.o, p.why, p.err = ru.put(ctx, root, sf)
+			s.done(sf)
+		}()
+		queue = append(queue, p)
+		if err := ru.finishPuts(ctx, &queue, putsInFlight-1); err != nil {
+			return err
+		}
+	}
+	if err := ru.finishPuts(ctx, &queue, 0); err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
+// pendingPut is a file being stored.
+type pendingPut struct {
+	sf   staged
+	done chan struct{}
+	o    outcome
+	why  string
+	err  error
+}
+
+// finishPuts waits for the oldest Puts of the queue, recording their
+// outcomes, until keep are left; a failed Put stays in the queue.
+func (ru *run) finishPuts(ctx context.Context, queue *[]*pendingPut, keep int) error {
+	for len(*queue) > keep {
+		p := (*queue)[0]
+		<-p.done
+		if p.err != nil {
+			return p.err
+		}
+		*queue = (*queue)[1:]
+		ru.record(p.sf.f, p.o, p.why)
+		ru.report(p.sf.f.Path)
+		if err := ru.save(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// put stores a staged file that is still to be copied.
+func (ru *run) put(ctx context.Context, root string, sf staged) (outcome, string, error) {
+	switch {
+	case sf.err != nil:
+		return failed, "", sf.err
+	case sf.o != copied:
+		return sf.o, sf.why, nil
+	case sf.buffered:
+		return putVerified(ctx, ru.st, sf.name, sf.f, sf.data)
+	}
+	return putStream(ctx, ru.st, root, sf.name, sf.f)
 }
 
 // record counts and logs one file's outcome.
