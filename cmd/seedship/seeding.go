@@ -140,8 +140,11 @@ func startSeed(ctx context.Context, e env, g *globals, out io.Writer) (*seedRun,
 	switch {
 	case info == nil:
 	case seed.Adoptable(p.JobState):
+		// A failed adoption does not cost the backup: it runs as while
+		// waiting, and the next one adopts (adoption resumes).
 		if err := sr.adopt(ctx, e, g, c); err != nil {
-			return nil, err
+			printf(e.stderr, "warning: %v; this backup goes on, the next one continues the adoption\n", err)
+			break
 		}
 		sr.repair = true
 	case seed.Abandoned(p.JobState):
