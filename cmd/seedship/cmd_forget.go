@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -17,8 +18,7 @@ import (
 
 func newForgetCmd(e env, g *globals) *cobra.Command {
 	var (
-		p             forget.Policy
-		within        string
+		pf            forget.PolicyFlags
 		prune, dryRun bool
 		asJSON        bool
 	)
@@ -34,15 +34,12 @@ prune (or forget --prune) removes it.`,
   seedship forget --repo /srv/backup --keep-within 720h --dry-run`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if within != "" {
-				d, err := parseDuration(within)
-				if err != nil {
-					return err
-				}
-				p.Within = d
-			}
-			if err := p.Validate(); err != nil {
+			p, err := pf.Policy()
+			if errors.Is(err, forget.ErrEmptyPolicy) {
 				return fmt.Errorf("%w: give at least one --keep-* rule (forget never removes everything by default)", err)
+			}
+			if err != nil {
+				return err
 			}
 			ctx := c.Context()
 			r, err := openRepo(ctx, e, g)
@@ -58,13 +55,7 @@ prune (or forget --prune) removes it.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.IntVar(&p.Last, "keep-last", 0, "keep the `N` newest snapshots")
-	fl.IntVar(&p.Hourly, "keep-hourly", 0, "keep the newest snapshot of each of the last `N` hours with snapshots")
-	fl.IntVar(&p.Daily, "keep-daily", 0, "keep the newest snapshot of each of the last `N` days with snapshots")
-	fl.IntVar(&p.Weekly, "keep-weekly", 0, "keep the newest snapshot of each of the last `N` weeks with snapshots")
-	fl.IntVar(&p.Monthly, "keep-monthly", 0, "keep the newest snapshot of each of the last `N` months with snapshots")
-	fl.IntVar(&p.Yearly, "keep-yearly", 0, "keep the newest snapshot of each of the last `N` years with snapshots")
-	fl.StringVar(&within, "keep-within", "", "keep every snapshot newer than `DURATION` (like 36h, 7d, 2w, 1y)")
+	pf.AddFlags(fl)
 	fl.BoolVar(&prune, "prune", false, "prune the repository afterwards")
 	fl.BoolVarP(&dryRun, "dry-run", "n", false, "show what would be removed, remove nothing")
 	fl.BoolVar(&asJSON, "json", false, "print JSON")
@@ -112,35 +103,6 @@ func ids(snaps []*snapshot.Snapshot) []string {
 		out[i] = s.ID.String()
 	}
 	return out
-}
-
-// parseDuration accepts Go durations plus d (days), w (weeks), m (months
-// of 30 days) and y (years of 365 days), combined like "1y6m".
-func parseDuration(s string) (time.Duration, error) {
-	if d, err := time.ParseDuration(s); err == nil {
-		return d, nil
-	}
-	units := map[byte]time.Duration{'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour, 'm': 30 * 24 * time.Hour, 'y': 365 * 24 * time.Hour}
-	var total time.Duration
-	n := 0
-	digits := false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= '0' && c <= '9':
-			n = n*10 + int(c-'0')
-			digits = true
-		case units[c] != 0 && digits:
-			total += time.Duration(n) * units[c]
-			n, digits = 0, false
-		default:
-			return 0, fmt.Errorf("duration %q: use a number with a unit h, d, w, m or y, like 7d or 1y6m", s)
-		}
-	}
-	if digits || total == 0 {
-		return 0, fmt.Errorf("duration %q: use a number with a unit h, d, w, m or y, like 7d or 1y6m", s)
-	}
-	return total, nil
 }
 
 func newPruneCmd(e env, g *globals) *cobra.Command {

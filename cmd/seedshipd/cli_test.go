@@ -56,8 +56,8 @@ func TestAccountAndVaultCommands(t *testing.T) {
 	if r := mustRun(t, "vault", "list", "--data", dir, "--account", "acme"); !strings.Contains(r.stdout, "true") {
 		t.Errorf("vault list after grant-delete = %q", r.stdout)
 	}
-	if r := seedshipd(t, "vault", "prune", "--data", dir, "--account", "acme", "web"); r.code != exitNotReady || !strings.Contains(r.stderr, "not available yet") {
-		t.Errorf("vault prune: exit %d, %q; want %d and a clear message", r.code, r.stderr, exitNotReady)
+	if r := seedshipd(t, "vault", "prune", "--data", dir, "--account", "acme", "web"); r.code != exitFailure || !strings.Contains(r.stderr, "no policy given") {
+		t.Errorf("vault prune without a policy: exit %d, %q; want %d and a clear message", r.code, r.stderr, exitFailure)
 	}
 	mustRun(t, "account", "disable", "--data", dir, "acme")
 	if r := mustRun(t, "account", "list", "--data", dir); !strings.Contains(r.stdout, "disabled") {

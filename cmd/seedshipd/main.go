@@ -20,9 +20,8 @@ import (
 
 // Exit codes.
 const (
-	exitOK       = 0
-	exitFailure  = 1
-	exitNotReady = 2 // the command exists but is not implemented yet
+	exitOK      = 0
+	exitFailure = 1
 )
 
 // env is everything a command reads from or writes to the outside world,

@@ -209,18 +209,3 @@ backups. --revoke takes the right away again.`,
 	c.Flags().BoolVar(&revoke, "revoke", false, "revoke the right instead")
 	return c
 }
-
-func newVaultPruneCmd(e env) *cobra.Command {
-	var f vaultFlags
-	c := &cobra.Command{
-		Use:   "prune --data DIR --account NAME VAULT",
-		Short: "Run retention on a vault's repositories as an admin operation (not yet available)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return &exitError{code: exitNotReady, err: errors.New(
-				"vault prune is not available yet: grant the machine delete (seedshipd vault grant-delete) and run seedship forget --prune on it")}
-		},
-	}
-	f.add(c)
-	return c
-}

@@ -26,6 +26,7 @@ var allowed = map[string][]string{
 	"internal/store/s3":       {"internal/store", "internal/store/transfer"},
 	"internal/store/faulty":   {"internal/store"},
 	"internal/store/retry":    {"internal/store"},
+	"internal/store/prefix":   {"internal/store"},
 	"internal/store/location": {"internal/store", "internal/store/local", "internal/store/azure", "internal/store/s3"},
 	"internal/crypto":         {"internal/oid"},
 	"internal/chunker":        {},
