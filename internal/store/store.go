@@ -3,6 +3,17 @@
 // names. Implementations live in the sub-packages (local, mem, faulty, azure,
 // s3, and the vault client); storetest holds the conformance suite they all
 // pass.
+//
+// # Server-side copy
+//
+// A store may also implement Copier: it creates an object from an object of
+// another store of the same backend — the same file system, the same Azure
+// account, the same S3 endpoint and credentials — without the bytes passing
+// through this process (a hard link, CopyObject, Copy Blob From URL). Copy
+// keeps the create-only rules of Put. It answers ErrNotSupported, having
+// created nothing, when it cannot copy from that store, and the caller
+// copies with Get and Put instead. Wrappers that hold a store (retry) pass
+// Copy through to it.
 package store
 
 import (
@@ -24,6 +35,10 @@ var (
 	// ErrPermission: the store refused the operation (credentials, rights,
 	// append-only vault).
 	ErrPermission = errors.New("permission denied")
+	// ErrNotSupported: the store cannot do this operation with these
+	// arguments (a Copier asked to copy from a store it cannot copy from);
+	// nothing was changed, and the caller falls back to another way.
+	ErrNotSupported = errors.New("operation not supported")
 )
 
 // Info describes one stored object.
@@ -65,6 +80,20 @@ type Lister interface {
 type Deleter interface {
 	// Delete removes name; ErrNotFound when it does not exist.
 	Delete(ctx context.Context, name string) error
+}
+
+// Copier creates objects by server-side copy (see the package doc).
+type Copier interface {
+	// Copy creates the object dst from the object srcName of src, with the
+	// rules of Put: ErrExists when dst exists, and dst visible only once
+	// complete. ErrNotSupported (nothing read, nothing created) when the
+	// store cannot copy from src; ErrNotFound when srcName does not exist.
+	//
+	// When check is not nil, Copy first reads the source through check and
+	// creates dst only if check returns nil (its error is returned, wrapped),
+	// and only with the bytes check saw: a source that changed in between
+	// fails the copy. check must not keep r after it returns.
+	Copy(ctx context.Context, dst string, src Store, srcName string, check func(r io.Reader) error) error
 }
 
 // Store is the whole object-store interface.

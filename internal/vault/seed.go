@@ -41,6 +41,10 @@ type AdoptReport struct {
 	Copied  int   `json:"copied"`
 	Present int   `json:"present"`
 	Bytes   int64 `json:"bytes"` // bytes copied
+	// ServerCopied counts the Copied objects the store copied server-side
+	// (store.Copier: a hard link, S3 CopyObject, Azure Copy Blob From URL)
+	// after reading them once for the hash check.
+	ServerCopied int `json:"server_copied"`
 	// Damaged lists the objects that were not adopted, with the reason.
 	Damaged []Damaged `json:"damaged"`
 	// Next is the last name handled, to send as after in the next call;

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -105,6 +106,7 @@ type adoptOutcome int
 const (
 	absent adoptOutcome = iota // not in the repository (yet)
 	copied
+	copiedInStore // copied by the store itself (store.Copier)
 	present
 	damaged
 )
@@ -118,6 +120,7 @@ func (s *Server) adopt(ctx context.Context, rp repo, src *seedSource, after stri
 	}
 	rep := &AdoptReport{Job: src.job.Name, State: src.job.State, Damaged: []Damaged{}}
 	b := s.newBatch(ctx)
+	defer func() { s.logCopiedInStore(src, rep.ServerCopied) }()
 	for _, fi := range names {
 		if rep.Files > 0 && b.full(rep.Files, rep.Bytes) {
 			return rep, nil
@@ -127,6 +130,9 @@ func (s *Server) adopt(ctx context.Context, rp repo, src *seedSource, after stri
 			return nil, err
 		}
 		switch o {
+		case copiedInStore:
+			rep.ServerCopied++
+			fallthrough
 		case copied:
 			rep.Copied++
 			rep.Bytes += fi.Size
@@ -163,6 +169,67 @@ func (s *Server) adoptOne(ctx context.Context, rp repo, src *seedSource, fi stor
 		// A store may create an empty object without reading: check first.
 		return damaged, fmt.Sprintf("SHA-256 %s %v", emptySHA256, errSeedMismatch), nil
 	}
+	if o, why, err := s.copyInStore(ctx, rp, src, fi, sha); o != absent || err != nil {
+		return o, why, err
+	}
+	return s.stream(ctx, rp, src, fi, sha)
+}
+
+// logCopiedInStore notes how many objects of a batch the store copied
+// itself.
+func (s *Server) logCopiedInStore(src *seedSource, n int) {
+	if n > 0 {
+		s.cfg.Logger.Debug("seed objects copied within the store", slog.String("job", src.job.Name), slog.Int("objects", n))
+	}
+}
+
+// copyInStore adopts a content-named object by a server-side copy when
+// the vault's store can copy from the container's (store.Copier): the
+// store reads the source once through the SHA-256 check, then copies the
+// very version it checked (a hard link of the checked file, an ETag-pinned
+// cloud copy), so the bytes are read once and never written through this
+// process. absent, without error, when the store cannot copy from the
+// container: the caller streams the object instead.
+func (s *Server) copyInStore(ctx context.Context, rp repo, src *seedSource, fi store.Info, sha string) (adoptOutcome, string, error) {
+	c, ok := s.cfg.Store.(store.Copier)
+	if !ok {
+		return absent, "", nil
+	}
+	var v *hashReader
+	check := func(r io.Reader) error {
+		v = &hashReader{r: r, h: sha256.New(), size: fi.Size, want: sha}
+		_, err := io.Copy(io.Discard, v)
+		return err
+	}
+	key := rp.prefix + fi.Name
+	err := c.Copy(ctx, key, src.st, src.prefix+fi.Name, check)
+	switch {
+	case err == nil:
+		s.usage.add(rp.vaultID, fi.Size, 1)
+		return copiedInStore, "", nil
+	case errors.Is(err, store.ErrNotSupported):
+		return absent, "", nil
+	case v != nil && errors.Is(v.err, errSeedMismatch):
+		return damaged, v.err.Error(), nil
+	case errors.Is(err, store.ErrNotFound) && src.gone(ctx, fi.Name):
+		return damaged, "disappeared from the container", nil
+	case errors.Is(err, store.ErrExists):
+		return s.inRepo(ctx, key, fi.Size)
+	}
+	return absent, "", fmt.Errorf("adopt %s: %w", fi.Name, err)
+}
+
+// gone reports whether the container no longer holds name (and not, say,
+// that the repository's bucket is missing).
+func (src *seedSource) gone(ctx context.Context, name string) bool {
+	_, err := src.st.Stat(ctx, src.prefix+name)
+	return errors.Is(err, store.ErrNotFound)
+}
+
+// stream adopts a content-named object by reading it from the container
+// and writing it into the repository through the SHA-256 check.
+func (s *Server) stream(ctx context.Context, rp repo, src *seedSource, fi store.Info, sha string) (adoptOutcome, string, error) {
+	key := rp.prefix + fi.Name
 	rc, err := src.st.Get(ctx, src.prefix+fi.Name, 0, -1)
 	if errors.Is(err, store.ErrNotFound) {
 		return damaged, "disappeared from the container", nil

@@ -30,6 +30,18 @@ func (s *Store) Get(ctx context.Context, name string, offset, length int64) (io.
 	if length == 0 {
 		return s.emptyRange(ctx, name, offset, length)
 	}
+	rc, _, err := s.get(ctx, name, offset, length)
+	return rc, err
+}
+
+// version identifies the blob a read is pinned to.
+type version struct {
+	etag *azcore.ETag
+	size int64 // of the whole blob
+}
+
+// get is Get of a non-empty range, returning the version it reads too.
+func (s *Store) get(ctx context.Context, name string, offset, length int64) (io.ReadCloser, version, error) {
 	bc := s.client.NewBlobClient(s.key(name))
 	var resp blob.DownloadStreamResponse
 	err := s.retry.Do(ctx, "get "+name, func(int) error {
@@ -38,22 +50,23 @@ func (s *Store) Get(ctx context.Context, name string, offset, length int64) (io.
 		return err
 	})
 	if bloberror.HasCode(err, bloberror.InvalidRange) {
-		return s.emptyRange(ctx, name, offset, length)
+		rc, err := s.emptyRange(ctx, name, offset, length)
+		return rc, version{}, err
 	}
 	if err != nil {
-		return nil, s.translate("get", name, err)
+		return nil, version{}, s.translate("get", name, err)
 	}
 	total, err := objectSize(resp)
 	if err != nil {
 		resp.Body.Close()
-		return nil, fmt.Errorf("%s: get %s: %w", s.loc, name, err)
+		return nil, version{}, fmt.Errorf("%s: get %s: %w", s.loc, name, err)
 	}
 	if length < 0 {
 		length = total - offset
 	}
 	if offset+length > total {
 		resp.Body.Close()
-		return nil, s.rangeError(name, offset, length, total)
+		return nil, version{}, s.rangeError(name, offset, length, total)
 	}
 	etag := resp.ETag
 	open := func(ctx context.Context, off, n int64) (io.ReadCloser, error) {
@@ -75,7 +88,7 @@ func (s *Store) Get(ctx context.Context, name string, offset, length int64) (io.
 		return s.translate("read", fmt.Sprintf("%s at offset %d", name, off), err)
 	}
 	return transfer.NewResumeReader(ctx, transfer.Download{Name: name, Body: resp.Body, Offset: offset, Length: length,
-		Open: open, Retry: &s.retry, Fail: fail}), nil
+		Open: open, Retry: &s.retry, Fail: fail}), version{etag: etag, size: total}, nil
 }
 
 // emptyRange answers a request that reads no bytes: valid when it starts

@@ -2,7 +2,9 @@
 // file system. An object name maps to the path of the same name below the
 // directory. Objects are written to a temporary file, synced, and published
 // with a hard link, which fails when the name exists: publishing is atomic
-// and create-only even with concurrent writers.
+// and create-only even with concurrent writers. A published file is never
+// modified in place, which is what lets Copy (server-side copy from another
+// store on the same file system) share one file between two names.
 package local
 
 import (

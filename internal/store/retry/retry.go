@@ -1,8 +1,9 @@
 // Package retry wraps a store.Store so that transient failures (network
 // errors, timeouts, server errors, injected faults) are retried with
 // exponential backoff and jitter. Permanent answers — not found, exists,
-// permission denied, invalid name, a cancelled context — are returned at
-// once.
+// permission denied, invalid name, not supported, a cancelled context — are
+// returned at once. Server-side copy (store.Copier) is passed through to the
+// inner store.
 package retry
 
 import (
@@ -34,7 +35,10 @@ type Store struct {
 	o     Options
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store  = (*Store)(nil)
+	_ store.Copier = (*Store)(nil)
+)
 
 // New wraps inner.
 func New(inner store.Store, o Options) *Store {
@@ -69,7 +73,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // Permanent reports whether err is an answer that retrying cannot change.
 func Permanent(err error) bool {
-	for _, p := range []error{store.ErrNotFound, store.ErrExists, store.ErrPermission, store.ErrInvalidName, context.Canceled, context.DeadlineExceeded} {
+	for _, p := range []error{store.ErrNotFound, store.ErrExists, store.ErrPermission, store.ErrInvalidName, store.ErrNotSupported, context.Canceled, context.DeadlineExceeded} {
 		if errors.Is(err, p) {
 			return true
 		}
@@ -164,6 +168,23 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(store.Info) err
 			return &stopErr{err}
 		}
 		return err
+	})
+}
+
+// Copy passes a server-side copy to the inner store when it is a
+// store.Copier (store.ErrNotSupported otherwise), retrying transient
+// failures. A src that is itself a retry.Store is unwrapped, so that the
+// inner stores can recognise each other.
+func (s *Store) Copy(ctx context.Context, dst string, src store.Store, srcName string, check func(io.Reader) error) error {
+	c, ok := s.inner.(store.Copier)
+	if !ok {
+		return fmt.Errorf("copy %s: %w", dst, store.ErrNotSupported)
+	}
+	if r, ok := src.(*Store); ok {
+		src = r.inner
+	}
+	return s.do(ctx, "copy "+dst, func() error {
+		return c.Copy(ctx, dst, src, srcName, check)
 	})
 }
 

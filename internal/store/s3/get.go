@@ -27,6 +27,18 @@ func (s *Store) Get(ctx context.Context, name string, offset, length int64) (io.
 	if length == 0 {
 		return s.emptyRange(ctx, name, offset, length)
 	}
+	rc, _, err := s.get(ctx, name, offset, length)
+	return rc, err
+}
+
+// version identifies the object a read is pinned to.
+type version struct {
+	etag string
+	size int64 // of the whole object
+}
+
+// get is Get of a non-empty range, returning the version it reads too.
+func (s *Store) get(ctx context.Context, name string, offset, length int64) (io.ReadCloser, version, error) {
 	var (
 		body   io.ReadCloser
 		info   minio.ObjectInfo
@@ -38,22 +50,23 @@ func (s *Store) Get(ctx context.Context, name string, offset, length int64) (io.
 		return err
 	})
 	if er, ok := response(err); ok && er.Code == "InvalidRange" {
-		return s.emptyRange(ctx, name, offset, length)
+		rc, err := s.emptyRange(ctx, name, offset, length)
+		return rc, version{}, err
 	}
 	if err != nil {
-		return nil, s.translate("get", name, err)
+		return nil, version{}, s.translate("get", name, err)
 	}
 	total, err := objectSize(header, info)
 	if err != nil {
 		body.Close()
-		return nil, fmt.Errorf("%s: get %s: %w", s.loc, name, err)
+		return nil, version{}, fmt.Errorf("%s: get %s: %w", s.loc, name, err)
 	}
 	if length < 0 {
 		length = total - offset
 	}
 	if offset+length > total {
 		body.Close()
-		return nil, s.rangeError(name, offset, length, total)
+		return nil, version{}, s.rangeError(name, offset, length, total)
 	}
 	etag := info.ETag
 	open := func(ctx context.Context, off, n int64) (io.ReadCloser, error) {
@@ -67,7 +80,7 @@ func (s *Store) Get(ctx context.Context, name string, offset, length int64) (io.
 		return s.translate("read", fmt.Sprintf("%s at offset %d", name, off), err)
 	}
 	return transfer.NewResumeReader(ctx, transfer.Download{Name: name, Body: body, Offset: offset, Length: length,
-		Open: open, Retry: &s.retry, Fail: fail}), nil
+		Open: open, Retry: &s.retry, Fail: fail}), version{etag: etag, size: total}, nil
 }
 
 // rangeOptions asks for [offset, offset+length) (length < 0: to the end),
