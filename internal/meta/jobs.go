@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/seedship/seedship/internal/importjob"
@@ -81,7 +82,7 @@ type Jobs interface {
 	CreateJob(ctx context.Context, r JobRecord) error
 	// GetJob returns the account's job of that name.
 	GetJob(ctx context.Context, accountID, name string) (JobRecord, error)
-	// ListJobs returns the jobs f selects, by account id, then name.
+	// ListJobs returns the jobs f selects, by account id, then name (byte-wise).
 	ListJobs(ctx context.Context, f JobFilter) ([]JobRecord, error)
 	// UpdateJob replaces the stored job r.Job.ID if its version is still
 	// r.Version, and returns the record with its new version: ErrConflict
@@ -101,7 +102,7 @@ const maxJobRetries = 16
 // and nothing is stored.
 func ModifyJob(ctx context.Context, db Jobs, accountID, name string, now time.Time,
 	fn func(*importjob.Job) (changed bool, err error)) (JobRecord, error) {
-	for range maxJobRetries {
+	for attempt := range maxJobRetries {
 		r, err := db.GetJob(ctx, accountID, name)
 		if err != nil {
 			return r, err
@@ -114,9 +115,23 @@ func ModifyJob(ctx context.Context, db Jobs, accountID, name string, now time.Ti
 		if !errors.Is(err, ErrConflict) {
 			return nr, err
 		}
-		if err := ctx.Err(); err != nil {
+		if err := backoff(ctx, attempt); err != nil {
 			return r, err
 		}
 	}
 	return JobRecord{}, fmt.Errorf("update job %s: %w %d times in a row", name, ErrConflict, maxJobRetries)
+}
+
+// backoff waits a random time that grows with attempt (up to 64 ms), so
+// writers that keep colliding on one job spread out instead of retrying in
+// lockstep: without it, one of several instances can lose every round.
+func backoff(ctx context.Context, attempt int) error {
+	t := time.NewTimer(rand.N(time.Millisecond << min(attempt, 6)))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

@@ -109,7 +109,8 @@ type Accounts interface {
 	CreateAccount(ctx context.Context, a Account) error
 	GetAccount(ctx context.Context, id string) (Account, error)
 	AccountByName(ctx context.Context, name string) (Account, error)
-	// ListAccounts returns all accounts sorted by name.
+	// ListAccounts returns all accounts sorted by name (byte-wise, as every
+	// list: the same order on every engine and locale).
 	ListAccounts(ctx context.Context) ([]Account, error)
 	SetAccountDisabled(ctx context.Context, id string, disabled bool) error
 }
@@ -136,7 +137,7 @@ type Machines interface {
 	// changed, so a token registers exactly one machine.
 	Register(ctx context.Context, tokenID string, now time.Time, m Machine, k Key) error
 	GetMachine(ctx context.Context, id string) (Machine, error)
-	// ListMachines returns the vault's machines, oldest first.
+	// ListMachines returns the vault's machines, oldest first, then by id.
 	ListMachines(ctx context.Context, vaultID string) ([]Machine, error)
 	SetMachineDelete(ctx context.Context, id string, allowed bool) error
 }

@@ -39,10 +39,12 @@ type Config struct {
 
 // DatabaseConfig selects the metadata database.
 type DatabaseConfig struct {
-	// Driver is "sqlite" (the embedded default).
+	// Driver is DriverSQLite (the embedded default) or DriverPostgres.
 	Driver string `toml:"driver"`
 	// Path is the SQLite file.
 	Path string `toml:"path"`
+	// DSN is the PostgreSQL connection string (URL or key=value pairs).
+	DSN string `toml:"dsn"`
 }
 
 // StoreConfig selects the object store holding the machines' repositories.
@@ -100,8 +102,15 @@ public_url = ""
 shutdown_timeout = "5m"
 
 [database]
+# "sqlite": a file in this folder. "postgres": a PostgreSQL server that
+# several seedshipd instances share (see docs/operations.md).
 driver = "sqlite"
+# The SQLite file.
 path = "seedshipd.db"
+# The PostgreSQL connection string, such as
+# "postgres://seedship@db.example.com/seedship?sslmode=verify-full".
+# Leave the password out: PGPASSWORD or ~/.pgpass supply it.
+dsn = ""
 
 [store]
 # Where machine repositories live: empty for the local folder "objects",
@@ -191,11 +200,8 @@ func (c *Config) validate() error {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return fmt.Errorf("listen %q: %v", c.Listen, err)
 	}
-	if c.Database.Driver != "sqlite" {
-		return fmt.Errorf("database driver %q: only \"sqlite\" is supported so far", c.Database.Driver)
-	}
-	if c.Database.Path == "" {
-		return errors.New("database path is empty")
+	if err := c.Database.validate(); err != nil {
+		return err
 	}
 	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
 		return errors.New("tls: set both cert and key, or neither")
@@ -208,6 +214,18 @@ func (c *Config) validate() error {
 	}
 	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "https://") {
 		return fmt.Errorf("public_url %q: must start with https://", c.PublicURL)
+	}
+	return nil
+}
+
+func (d DatabaseConfig) validate() error {
+	switch {
+	case d.Driver == DriverSQLite && d.Path == "":
+		return errors.New("database path is empty")
+	case d.Driver == DriverPostgres && d.DSN == "":
+		return errors.New("database dsn is empty: the postgres driver needs a connection string")
+	case d.Driver != DriverSQLite && d.Driver != DriverPostgres:
+		return fmt.Errorf("database driver %q: use %q or %q", d.Driver, DriverSQLite, DriverPostgres)
 	}
 	return nil
 }

@@ -56,6 +56,8 @@ func TestParseConfigErrors(t *testing.T) {
 func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte(defaultConfig))
 	f.Add([]byte("listen = \"[::1]:1\"\n[tls]\nhosts = [\"a\", \"1.2.3.4\"]"))
+	f.Add([]byte("[database]\ndriver = \"postgres\"\ndsn = \"postgres://seedship@db:5432/seedship?sslmode=verify-full\""))
+	f.Add([]byte("[database]\ndriver = \"postgres\"\ndsn = \"host=db dbname=seedship\"\npath = \"\""))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := ParseConfig(b, "fuzz")
 		if err == nil && c.validate() != nil {

@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/seedship/seedship/internal/meta"
-	"github.com/seedship/seedship/internal/meta/sqlite"
 	"github.com/seedship/seedship/internal/store"
 	"github.com/seedship/seedship/internal/store/local"
 	"github.com/seedship/seedship/internal/store/location"
@@ -38,6 +37,10 @@ type Options struct {
 	// OpenLocation opens a non-empty [store] location ("azure:…", "s3:…";
 	// default location.Open).
 	OpenLocation func(ctx context.Context, loc string, create bool) (store.Store, error)
+	// Observe, when set, is called once per finished API request, after
+	// the metrics have counted it: an embedding program (seedship
+	// quickstart) counts the bytes its clients send and receive.
+	Observe func(vault.RequestInfo)
 }
 
 // Service is an opened data folder.
@@ -70,7 +73,7 @@ func Open(ctx context.Context, dir string, o Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := sqlite.Open(ctx, path(dir, cfg.Database.Path), o.Now)
+	db, err := openDB(ctx, dir, cfg.Database, o.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -174,13 +177,24 @@ func (s *Service) vaultServer(st store.Store, m *metrics, listen string) *vault.
 			IdleTimeout:    c.Limits.IdleTimeout,
 			AuthFailures:   c.Limits.AuthFailuresPerMinute,
 		},
-		Metrics: m, MetricsPublic: c.Metrics.Public, Observe: m.observe,
+		Metrics: m, MetricsPublic: c.Metrics.Public, Observe: s.observer(m),
 		OpenStorage: func(ctx context.Context, loc string) (store.Store, error) {
 			return s.opts.OpenLocation(ctx, loc, false)
 		},
 	})
 	m.usage = vs.Usage
 	return vs
+}
+
+// observer returns the per-request hook: the metrics, then Options.Observe.
+func (s *Service) observer(m *metrics) func(vault.RequestInfo) {
+	if s.opts.Observe == nil {
+		return m.observe
+	}
+	return func(ri vault.RequestInfo) {
+		m.observe(ri)
+		s.opts.Observe(ri)
+	}
 }
 
 func (s *Service) httpServer(h http.Handler) *http.Server {

@@ -26,6 +26,7 @@ var jobTests = []struct {
 	{"JobTrackingUnique", testJobTrackingUnique},
 	{"JobConcurrentUpdate", testJobConcurrentUpdate},
 	{"JobModifyConcurrent", testJobModifyConcurrent},
+	{"JobTrackingConcurrent", testJobTrackingConcurrent},
 }
 
 func testStorageAccounts(t *testing.T, db meta.DB) {
@@ -224,15 +225,15 @@ func testJobConcurrentUpdate(t *testing.T, db meta.DB) {
 	}
 }
 
-// testJobModifyConcurrent: two goroutines each apply n changes through
-// meta.ModifyJob; all 2n survive.
+// testJobModifyConcurrent: w goroutines each apply n changes through
+// meta.ModifyJob; all w×n survive.
 func testJobModifyConcurrent(t *testing.T, db meta.DB) {
 	ctx := context.Background()
 	account(t, db, "a1", "alpha")
 	r := createJob(t, db, "j1", "a1", "one")
-	const n = 10
+	const writers, n = 4, 10
 	var wg sync.WaitGroup
-	for w := range 2 {
+	for w := range writers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -250,8 +251,40 @@ func testJobModifyConcurrent(t *testing.T, db meta.DB) {
 	wg.Wait()
 	got, err := db.GetJob(ctx, "a1", "one")
 	must(t, "GetJob", err)
-	if want := len(r.Job.History) + 2*n; len(got.Job.History) != want || got.Version != 1+2*n {
-		t.Errorf("after 2×%d concurrent ModifyJob: %d history entries, version %d; want %d and %d",
-			n, len(got.Job.History), got.Version, want, 1+2*n)
+	if want := len(r.Job.History) + writers*n; len(got.Job.History) != want || got.Version != 1+writers*n {
+		t.Errorf("after %d×%d concurrent ModifyJob: %d history entries, version %d; want %d and %d",
+			writers, n, len(got.Job.History), got.Version, want, 1+writers*n)
+	}
+}
+
+// testJobTrackingConcurrent: jobs created at once with one tracking number;
+// exactly one is stored, the others get ErrTrackingInUse.
+func testJobTrackingConcurrent(t *testing.T, db meta.DB) {
+	ctx := context.Background()
+	account(t, db, "a1", "alpha")
+	const n = 4
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		r := newJob(t, fmt.Sprintf("j%d", i), "a1", fmt.Sprintf("job%d", i))
+		must(t, "ReportShipping", r.Job.ReportShipping(t0, shipping("SAME-1")))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = db.CreateJob(ctx, r)
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		default:
+			wantErr(t, fmt.Sprintf("concurrent CreateJob #%d", i), err, meta.ErrTrackingInUse)
+		}
+	}
+	if ok != 1 {
+		t.Errorf("%d of %d concurrent jobs with one tracking number were created, want exactly 1", ok, n)
 	}
 }

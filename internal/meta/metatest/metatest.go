@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -23,7 +24,17 @@ type Open func(t *testing.T) meta.DB
 var t0 = time.Date(2025, 3, 14, 15, 9, 26, 535897932, time.UTC)
 
 // Run runs every conformance test against databases from open.
-func Run(t *testing.T, open Open) {
+func Run(t *testing.T, open Open) { RunOnly(t, open) }
+
+// Concurrent returns the names of the tests of concurrent writers, for
+// RunOnly.
+func Concurrent() []string {
+	return []string{"RegisterConcurrent", "JobConcurrentUpdate", "JobModifyConcurrent", "JobTrackingConcurrent"}
+}
+
+// RunOnly runs the conformance tests named (all when none are) against
+// databases from open.
+func RunOnly(t *testing.T, open Open, names ...string) {
 	tests := []struct {
 		name string
 		fn   func(*testing.T, meta.DB)
@@ -39,7 +50,11 @@ func Run(t *testing.T, open Open) {
 		{"Machines", testMachines},
 	}
 	tests = append(tests, jobTests...)
+	tests = append(tests, orderTests...)
 	for _, tc := range tests {
+		if len(names) > 0 && !slices.Contains(names, tc.name) {
+			continue
+		}
 		t.Run(tc.name, func(t *testing.T) {
 			db := open(t)
 			t.Cleanup(func() {

@@ -47,7 +47,7 @@ func (d *DB) GetStorageAccount(ctx context.Context, accountID, name string) (met
 // ListStorageAccounts implements meta.StorageAccounts.
 func (d *DB) ListStorageAccounts(ctx context.Context, accountID string) ([]meta.StorageAccount, error) {
 	return list(ctx, d, "list storage accounts", scanStorageAccount,
-		`SELECT `+storageAccountCols+` FROM storage_accounts WHERE account_id = $1 ORDER BY name`, accountID)
+		`SELECT `+storageAccountCols+` FROM storage_accounts WHERE account_id = $1 ORDER BY `+d.text("name"), accountID)
 }
 
 // SetSetting implements meta.Settings.
@@ -112,7 +112,7 @@ func (d *DB) CreateJob(ctx context.Context, r meta.JobRecord) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	return d.inTx(ctx, what, func(tx *sql.Tx) error {
+	err = d.inTx(ctx, what, func(tx *sql.Tx) error {
 		if err := d.mustExist(ctx, tx, what, `SELECT id FROM accounts WHERE id = $1`, j.Account); err != nil {
 			return err
 		}
@@ -124,6 +124,24 @@ func (d *DB) CreateJob(ctx context.Context, r meta.JobRecord) error {
 			j.ID, j.Account, j.Name, string(body), string(j.State), tracking(j), r.JobKey, unixNano(j.Created))
 		return d.wrap(what, err)
 	})
+	if errors.Is(err, meta.ErrExists) && tracking(j).Valid {
+		return d.whichDuplicate(ctx, what, j, err)
+	}
+	return err
+}
+
+// whichDuplicate explains a unique violation of a new job. Where writers
+// are not serialised (PostgreSQL), a job committed between checkTracking and
+// the INSERT can take the tracking number; the violation does not say which
+// constraint failed, so when id and name are free it was the tracking number.
+func (d *DB) whichDuplicate(ctx context.Context, what string, j *importjob.Job, err error) error {
+	var n int
+	qerr := d.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE id = $1 OR (account_id = $2 AND name = $3)`,
+		j.ID, j.Account, j.Name).Scan(&n)
+	if qerr != nil || n > 0 {
+		return err
+	}
+	return fmt.Errorf("%s: tracking number %s: %w", what, j.Shipping.Tracking, meta.ErrTrackingInUse)
 }
 
 // GetJob implements meta.Jobs.
@@ -147,7 +165,7 @@ func (d *DB) ListJobs(ctx context.Context, f meta.JobFilter) ([]meta.JobRecord, 
 	if len(conds) > 0 {
 		q += ` WHERE ` + strings.Join(conds, " AND ")
 	}
-	return list(ctx, d, "list jobs", scanJob, q+` ORDER BY account_id, name`, args...)
+	return list(ctx, d, "list jobs", scanJob, q+` ORDER BY `+d.text("account_id")+`, `+d.text("name"), args...)
 }
 
 // UpdateJob implements meta.Jobs: one conditional UPDATE on the version, so

@@ -93,8 +93,8 @@ const createVersionTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 // instances migrating at once are safe: the loser's insert of the version
 // row fails, its transaction rolls back, and it re-reads the version.
 func migrate(ctx context.Context, db *sql.DB, now func() time.Time) error {
-	if _, err := db.ExecContext(ctx, createVersionTable); err != nil {
-		return fmt.Errorf("create schema_migrations: %w", err)
+	if err := createVersions(ctx, db); err != nil {
+		return err
 	}
 	for attempt := 0; ; attempt++ {
 		v, err := currentVersion(ctx, db)
@@ -111,6 +111,20 @@ func migrate(ctx context.Context, db *sql.DB, now func() time.Time) error {
 			return err
 		}
 	}
+}
+
+// createVersions creates the version table if it is missing. PostgreSQL's
+// IF NOT EXISTS is not atomic: of two instances creating it at once, one
+// fails on the system catalog's unique index, and a second attempt sees the
+// table.
+func createVersions(ctx context.Context, db *sql.DB) error {
+	var err error
+	for range 3 {
+		if _, err = db.ExecContext(ctx, createVersionTable); err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("create schema_migrations: %w", err)
 }
 
 func currentVersion(ctx context.Context, db *sql.DB) (int, error) {

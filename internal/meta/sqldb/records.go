@@ -40,7 +40,7 @@ func (d *DB) AccountByName(ctx context.Context, name string) (meta.Account, erro
 
 // ListAccounts implements meta.Accounts.
 func (d *DB) ListAccounts(ctx context.Context) ([]meta.Account, error) {
-	return list(ctx, d, "list accounts", scanAccount, `SELECT `+accountCols+` FROM accounts ORDER BY name`)
+	return list(ctx, d, "list accounts", scanAccount, `SELECT `+accountCols+` FROM accounts ORDER BY `+d.text("name"))
 }
 
 // SetAccountDisabled implements meta.Accounts.
@@ -93,7 +93,7 @@ func (d *DB) VaultByName(ctx context.Context, accountID, name string) (meta.Vaul
 // ListVaults implements meta.Vaults.
 func (d *DB) ListVaults(ctx context.Context, accountID string) ([]meta.Vault, error) {
 	return list(ctx, d, "list vaults", scanVault,
-		`SELECT `+vaultCols+` FROM vaults WHERE account_id = $1 ORDER BY name`, accountID)
+		`SELECT `+vaultCols+` FROM vaults WHERE account_id = $1 ORDER BY `+d.text("name"), accountID)
 }
 
 // SetVaultMachineDelete implements meta.Vaults.
@@ -222,7 +222,7 @@ func (d *DB) GetMachine(ctx context.Context, id string) (meta.Machine, error) {
 // ListMachines implements meta.Machines.
 func (d *DB) ListMachines(ctx context.Context, vaultID string) ([]meta.Machine, error) {
 	return list(ctx, d, "list machines", scanMachine,
-		`SELECT `+machineCols+` FROM machines WHERE vault_id = $1 ORDER BY created, id`, vaultID)
+		`SELECT `+machineCols+` FROM machines WHERE vault_id = $1 ORDER BY created, `+d.text("id"), vaultID)
 }
 
 // SetMachineDelete implements meta.Machines.

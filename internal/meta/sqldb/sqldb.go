@@ -3,7 +3,11 @@
 // so the same code serves SQLite and PostgreSQL. A driver package (such as
 // meta/sqlite) opens the *sql.DB and supplies the Dialect.
 //
-// Times are stored as BIGINT Unix nanoseconds, 0 for the zero time.
+// Times are stored as BIGINT Unix nanoseconds, 0 for the zero time. Lists
+// order text byte-wise on every engine (Dialect.Collate). Concurrent writers
+// are safe at READ COMMITTED: every check that matters is a conditional
+// UPDATE or a unique constraint; a read that precedes a write (the tracking
+// number's) only picks the error, and the constraint decides.
 package sqldb
 
 import (
@@ -25,6 +29,10 @@ type Dialect struct {
 	Name string
 	// IsUnique reports whether err is a unique or primary-key violation.
 	IsUnique func(error) bool
+	// Collate is the COLLATE clause that makes ORDER BY compare text
+	// byte-wise, so lists come out in the same order on every engine and
+	// whatever the database's locale; empty when that is the default.
+	Collate string
 }
 
 // DB is a meta.DB over a *sql.DB.
@@ -96,6 +104,14 @@ func (d *DB) wrap(what string, err error) error {
 		return fmt.Errorf("%s: %w", what, meta.ErrExists)
 	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// text returns the text column col for ORDER BY, compared byte-wise.
+func (d *DB) text(col string) string {
+	if d.dialect.Collate == "" {
+		return col
+	}
+	return col + " " + d.dialect.Collate
 }
 
 // rowScanner is *sql.Row or *sql.Rows.
