@@ -3,12 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,183 +16,249 @@ func newQuickstartCmd(e env) *cobra.Command {
 	var dir string
 	var keep bool
 	cmd := &cobra.Command{
-		Use:   "quickstart [PATH]",
-		Short: "Try seedship end to end on embedded defaults",
-		Long: `quickstart creates a repository in a folder, backs up PATH (or a generated
-sample folder), changes a file, backs up again, restores the first snapshot
-and verifies it bit for bit — one line per step, using the same commands you
-would type. Nothing outside --dir is written.`,
+		Use:   "quickstart [--dir DIR] [PATH]",
+		Short: "Run the whole offline-seeding workflow on embedded defaults",
+		Long: `quickstart runs seedship's whole offline-seeding workflow on one machine, in
+the folder DIR: it starts an embedded seedshipd (SQLite database, local
+object store, TLS on a port chosen at run time), creates an account, a
+storage account, a vault and its credentials, registers this "machine",
+writes an offline backup of PATH (or of a generated sample folder) into a
+staging location, prepares it onto simulated drives (folders), reports the
+shipment, receives and imports the drives as the datacenter would, lets the
+next online backup adopt the seed, changes about 1% of the files and backs
+up the change over the network, restores the latest snapshot and verifies
+it bit for bit, and checks every pack.
+
+Each step prints one line: what it did, its time and the command (or the
+seedshipd operation) that does the same by hand. A summary of the figures
+closes: sizes, the deduplication and compression ratio, throughput and the
+bytes the incremental backup sent.
+
+PATH is copied into DIR/source first, as the quickstart changes files for
+its incremental step: PATH itself is never written. Nothing outside DIR is
+written either: the registration lives in DIR/config, not in your seedship
+config folder. Without --dir, DIR is a temporary folder, removed afterwards
+unless --keep (or a step fails).`,
 		Example: `  go run ./cmd/seedship quickstart
   seedship quickstart --dir /tmp/try-seedship ~/Documents`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			if dir == "" {
-				d, err := os.MkdirTemp("", "seedship-quickstart-")
-				if err != nil {
-					return err
-				}
-				dir = d
-				if !keep {
-					defer os.RemoveAll(d)
-				}
-			}
-			return quickstart(c.Context(), e, dir, args)
+			return runQuickstart(c.Context(), e, dir, keep, args)
 		},
 	}
-	cmd.Flags().StringVar(&dir, "dir", "", "work folder (default: a temporary folder, removed afterwards)")
+	cmd.Flags().StringVar(&dir, "dir", "", "work `DIR` (default: a temporary folder, removed afterwards)")
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep the temporary work folder")
 	return cmd
 }
 
-func quickstart(ctx context.Context, e env, dir string, args []string) error {
-	src := filepath.Join(dir, "sample")
-	if len(args) == 1 {
-		src = args[0]
-	} else if err := writeSample(src); err != nil {
-		return err
-	}
-	repoDir := filepath.Join(dir, "repo")
-	qenv := e
-	qenv.terminal = false
-	qenv.getenv = func(k string) string {
-		if k == "SEEDSHIP_PASSWORD" {
-			return "quickstart-password"
-		}
-		return e.getenv(k)
-	}
-	var log bytes.Buffer
-	step := func(what string, args ...string) error {
-		start := time.Now()
-		log.Reset()
-		qe := qenv
-		qe.stdout, qe.stderr = &log, &log
-		code := run(ctx, qe, append(args, "--repo", repoDir))
-		printf(e.stdout, "%-44s %6.2fs  seedship %s\n", what, time.Since(start).Seconds(), strings.Join(args, " "))
-		if code != exitOK {
-			return fmt.Errorf("%s failed (exit %d):\n%s", what, code, log.String())
-		}
-		return nil
-	}
-	printf(e.stdout, "seedship quickstart in %s\n\n", dir)
-	steps := []struct {
-		what string
-		args []string
-		pre  func() error
-	}{
-		{"create the repository", []string{"init"}, nil},
-		{"back up " + src, []string{"backup", "--quiet", src}, nil},
-		{"change a file and back up again", []string{"backup", "--quiet", src}, func() error {
-			return os.WriteFile(filepath.Join(src, "notes.txt"), []byte("changed at "+time.Now().String()+"\n"), 0o644)
-		}},
-		{"restore the latest snapshot and verify it", []string{"restore", "latest", "--verify", "--target", filepath.Join(dir, "restore")}, nil},
-		{"check every pack and blob", []string{"check", "--read-data"}, nil},
-	}
-	for _, s := range steps {
-		if s.pre != nil {
-			if err := s.pre(); err != nil {
-				return err
-			}
-		}
-		if err := step(s.what, s.args...); err != nil {
+// runQuickstart runs the quickstart in dir, or in a temporary folder that
+// is removed afterwards unless keep or a step failed.
+func runQuickstart(ctx context.Context, e env, dir string, keep bool, args []string) error {
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
+		if err := checkWorkDir(dir); err != nil {
+			return err
+		}
+		return quickstart(ctx, e, dir, args)
 	}
-	if err := compareTrees(src, filepath.Join(dir, "restore", src)); err != nil {
-		return fmt.Errorf("restored files differ from %s: %w", src, err)
+	d, err := os.MkdirTemp("", "seedship-quickstart-")
+	if err != nil {
+		return err
 	}
-	printf(e.stdout, "\nrestored files are identical to %s\n\n", src)
-	log.Reset()
-	qe := qenv
-	qe.stdout = e.stdout
-	run(ctx, qe, []string{"snapshots", "--repo", repoDir})
-	srcSize, _ := treeSize(src)
-	repoSize, _ := treeSize(repoDir)
-	printf(e.stdout, "\n%s of files stored in %s of repository (deduplicated, compressed, encrypted)\n", formatBytes(srcSize), formatBytes(repoSize))
+	err = quickstart(ctx, e, d, args)
+	switch {
+	case err != nil:
+		printf(e.stderr, "the work folder %s is kept for a look at what failed\n", d)
+	case keep:
+		printf(e.stdout, "\nthe work folder %s is kept (--keep)\n", d)
+	default:
+		err = os.RemoveAll(d)
+	}
+	return err
+}
+
+// checkWorkDir refuses a folder that holds an earlier quickstart (one of
+// the names it creates): the service there already has the account, the
+// vault and the job.
+func checkWorkDir(dir string) error {
+	for _, name := range []string{"service", "datacenter", "config", "sample", "source", "staging",
+		"drive1", "drive2", "drive3", "restore", "acme-settings.json", "vault-credentials.json"} {
+		if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
+			return fmt.Errorf("%s holds an earlier quickstart (%s): give a new or empty folder with --dir, or none for a temporary one", dir, name)
+		}
+	}
 	return nil
 }
 
-// writeSample creates a small folder with text, binary and duplicate files.
-func writeSample(dir string) error {
-	r := rand.New(rand.NewPCG(1, 2))
-	files := map[string][]byte{"notes.txt": []byte("seedship quickstart sample\n")}
-	var log bytes.Buffer
-	for i := range 20000 {
-		fmt.Fprintf(&log, "2026-11-25T10:%02d:%02dZ INFO request %d served in %dms\n", i/60%60, i%60, i, r.IntN(500))
-	}
-	files["logs/app.log"] = log.Bytes()
-	blob := make([]byte, 3<<20)
-	for i := range blob {
-		blob[i] = byte(r.Uint32())
-	}
-	files["images/photo.raw"] = blob
-	files["images/photo-copy.raw"] = blob
-	for i := range 50 {
-		files[fmt.Sprintf("docs/doc-%02d.md", i)] = []byte(strings.Repeat(fmt.Sprintf("Document %d, paragraph.\n", i), 40+i))
-	}
-	for name, b := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			return err
-		}
-	}
-	return os.Symlink("notes.txt", filepath.Join(dir, "latest-notes"))
+// qs is one quickstart run.
+type qs struct {
+	e      env // the caller's: the step lines go to its stdout
+	cmdEnv env // what the seedship commands see
+	dir    string
+	src    string
+	svc    *qsService
+	drives []string     // the drives diskprep filled
+	out    bytes.Buffer // the running step's output
+	began  time.Time    // when the running step began
+	fig    qsFigures
 }
 
-// compareTrees checks that every regular file and symlink under a exists
-// under b with the same content.
-func compareTrees(a, b string) error {
-	return filepath.WalkDir(a, func(p string, d fs.DirEntry, err error) error {
+func quickstart(ctx context.Context, e env, dir string, args []string) error {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	q := &qs{e: e, dir: dir, fig: qsFigures{times: map[string]time.Duration{}}}
+	q.cmdEnv = quickstartEnv(e, q.path("config"))
+	if err := q.prepareSource(args); err != nil {
+		return err
+	}
+	printf(e.stdout, "seedship quickstart in %s (paths below are relative to it)\n", dir)
+	printf(e.stdout, "source: %s, %s, %s\n\n", q.fig.sourceName, qsPlural(q.fig.source.files, "file"), formatBytes(q.fig.source.bytes))
+	err = q.step("service", "seedshipd serve --data "+q.path("service")+" --listen 127.0.0.1:0", func() (string, error) {
+		svc, err := startService(ctx, q.path("service"))
+		if err != nil {
+			return "", err
+		}
+		q.svc = svc
+		return fmt.Sprintf("seedshipd at %s: SQLite, local object store, pinned TLS certificate", svc.url), nil
+	})
+	if err != nil {
+		return err
+	}
+	err = q.workflow(ctx)
+	if serr := q.svc.stop(); serr != nil && err == nil {
+		err = fmt.Errorf("stop the service: %w", serr)
+	}
+	if err != nil {
+		return err
+	}
+	q.summary()
+	return nil
+}
+
+// quickstartEnv is the seedship commands' environment: their own config
+// folder (the user's registration is never touched), a fixed password,
+// and nothing else of the caller's environment (no SEEDSHIP_REPO) except
+// the tests' cheap KDF switch.
+func quickstartEnv(e env, configDir string) env {
+	q := e
+	q.stdin = strings.NewReader("")
+	q.terminal = false
+	q.getenv = func(k string) string {
+		switch k {
+		case "SEEDSHIP_CONFIG":
+			return configDir
+		case "SEEDSHIP_PASSWORD":
+			return "quickstart-password"
+		case testKDFEnv:
+			return e.getenv(k)
+		}
+		return ""
+	}
+	return q
+}
+
+func (q *qs) path(name string) string { return filepath.Join(q.dir, name) }
+
+// prepareSource generates the sample folder, or copies PATH into the work
+// folder, and counts it.
+func (q *qs) prepareSource(args []string) error {
+	q.src = q.path("sample")
+	if len(args) == 0 {
+		if err := writeSample(q.src); err != nil {
+			return fmt.Errorf("write the sample folder: %w", err)
+		}
+		q.fig.sourceName = "sample/, generated"
+	} else {
+		from, err := filepath.Abs(args[0])
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(a, p)
-		q := filepath.Join(b, rel)
-		switch {
-		case d.Type()&fs.ModeSymlink != 0:
-			t1, _ := os.Readlink(p)
-			t2, err := os.Readlink(q)
-			if err != nil || t1 != t2 {
-				return fmt.Errorf("symlink %s differs", rel)
-			}
-		case d.Type().IsRegular():
-			h1, err1 := fileHash(p)
-			h2, err2 := fileHash(q)
-			if err := errors.Join(err1, err2); err != nil {
-				return err
-			}
-			if h1 != h2 {
-				return fmt.Errorf("%s differs", rel)
-			}
+		if fi, err := os.Stat(from); err != nil || !fi.IsDir() {
+			return fmt.Errorf("%s is not a folder: give a folder to back up, or none for the sample", args[0])
 		}
-		return nil
-	})
+		q.src = q.path("source")
+		if err := copySourceTree(from, q.src, q.dir); err != nil {
+			return fmt.Errorf("copy %s into the work folder: %w", from, err)
+		}
+		q.fig.sourceName = "source/, a copy of " + from
+	}
+	var err error
+	q.fig.source, err = qsStatTree(q.src)
+	return err
 }
 
-func fileHash(p string) ([32]byte, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return [32]byte{}, err
+// workflow runs the steps after the service started.
+func (q *qs) workflow(ctx context.Context) error {
+	for _, f := range []func(context.Context) error{q.provision, q.customer, q.datacenter, q.afterImport} {
+		if err := f(ctx); err != nil {
+			return err
+		}
 	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return [32]byte{}, err
-	}
-	return [32]byte(h.Sum(nil)), nil
+	return nil
 }
 
-func treeSize(dir string) (int64, error) {
-	var n int64
-	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			if fi, err := d.Info(); err == nil {
-				n += fi.Size()
-			}
+// provision does what the service's operator does for a new customer.
+func (q *qs) provision(ctx context.Context) error {
+	svcDir := q.path("service")
+	steps := []struct {
+		name, cmd string
+		do        func() (string, error)
+	}{
+		{"account", qsCommand("seedshipd", "account", "create", "--data", svcDir, qsAccount, "--out", q.path("acme-settings.json")),
+			func() (string, error) { return q.svc.createAccount(ctx, q.path("acme-settings.json")) }},
+		{"storage", qsCommand("seedshipd", "storage-account", "create", "--data", svcDir, "--account", qsAccount, qsStorageAccount, "--store", q.path("datacenter")),
+			func() (string, error) { return q.svc.createStorageAccount(ctx, q.path("datacenter")) }},
+		{"datacenter", qsCommand("seedshipd", "datacenter", "set", "--data", svcDir, "--address", qsDatacenter),
+			func() (string, error) { return q.svc.setDatacenter(ctx) }},
+		{"vault", qsCommand("seedshipd", "vault", "create", "--data", svcDir, "--account", qsAccount, qsVault) + " && " +
+			qsCommand("seedshipd", "vault", "credentials", "--data", svcDir, "--account", qsAccount, qsVault, "--out", q.path("vault-credentials.json")),
+			func() (string, error) { return q.svc.createVault(ctx, q.path("vault-credentials.json")) }},
+	}
+	for _, s := range steps {
+		if err := q.step(s.name, s.cmd, s.do); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// customer runs the customer's side up to the shipment.
+func (q *qs) customer(ctx context.Context) error {
+	if err := q.run(ctx, "register", qsRegisterFacts, "register", "--vault-credentials", q.path("vault-credentials.json")); err != nil {
 		return err
+	}
+	if err := q.run(ctx, "init", qsSay("repository created in the vault; its keys sealed with the password"), "init"); err != nil {
+		return err
+	}
+	if err := q.offlineBackup(ctx); err != nil {
+		return err
+	}
+	if err := q.diskprep(ctx); err != nil {
+		return err
+	}
+	return q.run(ctx, "shipping", qsSay("shipment reported (UPS 1ZQUICKSTART01): the drives are due within 14 days"),
+		"shipping", "--staging", q.path("staging"), "--carrier", "UPS", "--tracking", "1Z QUICKSTART 01", "--packages", "1",
+		"--ship-date", time.Now().UTC().Format(time.DateOnly), "--return-address", "ACME, 1 Main St, Springfield",
+		"--contact", "ops@acme.example", "--yes")
+}
+
+// run is a step that runs one seedship command; facts turns its stdout
+// into the step's line.
+func (q *qs) run(ctx context.Context, name string, facts func(stdout string) (string, error), args ...string) error {
+	return q.step(name, qsCommand(append([]string{"seedship"}, args...)...), func() (string, error) {
+		out, err := q.seedship(ctx, args...)
+		if err != nil {
+			return "", err
+		}
+		return facts(out)
 	})
-	return n, err
+}
+
+// qsSay is a facts function with a fixed answer.
+func qsSay(s string) func(string) (string, error) {
+	return func(string) (string, error) { return s, nil }
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/term"
+
+	"github.com/seedship/seedship/internal/secret"
 )
 
 // errNoPassword is the default hint when no password can be had.
@@ -18,23 +20,8 @@ func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 // password returns the repository password from the environment, the
 // password file, or a terminal prompt (asked twice when confirm is set).
 func password(e env, g *globals, prompt string, confirm bool) ([]byte, error) {
-	file := g.passwordFile
-	if file == "" {
-		file = e.getenv("SEEDSHIP_PASSWORD_FILE")
-	}
-	if file != "" {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return nil, fmt.Errorf("read password file: %w", err)
-		}
-		pw := strings.TrimRight(string(b), "\r\n")
-		if pw == "" {
-			return nil, fmt.Errorf("password file %s is empty", file)
-		}
-		return []byte(pw), nil
-	}
-	if pw := e.getenv("SEEDSHIP_PASSWORD"); pw != "" {
-		return []byte(pw), nil
+	if pw, ok, err := secret.Password(e.getenv, g.passwordFile); ok || err != nil {
+		return pw, err
 	}
 	if !e.terminal {
 		if g.noPassword != nil {
