@@ -96,12 +96,27 @@ func NormalizeShipping(s Shipping, inbound bool) (Shipping, error) {
 		}
 	}
 	for _, v := range []string{s.Carrier, s.ReturnAddress, s.Contact} {
-		if len(v) > MaxTextLen || !utf8.ValidString(v) {
-			return s, fmt.Errorf("%w: shipping %s: text field longer than %d bytes or not UTF-8", ErrInvalid, s.Tracking, MaxTextLen)
+		if len(v) > MaxTextLen || !PlainText(v) {
+			return s, fmt.Errorf("%w: shipping %s: text field longer than %d bytes, not UTF-8, or with control characters", ErrInvalid, s.Tracking, MaxTextLen)
 		}
 	}
 	if inbound && s.ShipDate.IsZero() {
 		return s, fmt.Errorf("%w: shipping %s: ship date is required", ErrInvalid, s.Tracking)
 	}
 	return s, nil
+}
+
+// PlainText reports whether s is UTF-8 text without control characters
+// other than newline, carriage return and tab: what a person types into a form, and what
+// every database engine stores (PostgreSQL refuses NUL in text).
+func PlainText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if (r < 0x20 && r != '\n' && r != '\r' && r != '\t') || r == 0x7f {
+			return false
+		}
+	}
+	return true
 }

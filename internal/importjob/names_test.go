@@ -44,3 +44,14 @@ func TestNormalizeTracking(t *testing.T) {
 		}
 	}
 }
+
+func TestPlainText(t *testing.T) {
+	for s, want := range map[string]bool{
+		"ACME, 1 Main St\nSpringfield": true, "tab\tok": true, "ünïcödé": true, "": true,
+		"nul\x00": false, "bell\a": false, "del\x7f": false, "crlf\r\n": true, "\xff": false,
+	} {
+		if got := PlainText(s); got != want {
+			t.Errorf("PlainText(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

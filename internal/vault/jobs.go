@@ -10,7 +10,6 @@ import (
 	"io"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/seedship/seedship/internal/importjob"
 	"github.com/seedship/seedship/internal/meta"
@@ -316,8 +315,8 @@ func envelope(info JobInfo) jobEnvelope {
 // SetDatacenterAddress sets the shipping address that job answers carry.
 func (a *Admin) SetDatacenterAddress(ctx context.Context, address string) error {
 	address = strings.TrimSpace(address)
-	if address == "" || len(address) > maxAddressLen || !utf8.ValidString(address) {
-		return fmt.Errorf("%w: datacenter address: 1 to %d bytes of UTF-8 text", ErrInvalidJob, maxAddressLen)
+	if address == "" || len(address) > maxAddressLen || !importjob.PlainText(address) {
+		return fmt.Errorf("%w: datacenter address: 1 to %d bytes of UTF-8 text without control characters", ErrInvalidJob, maxAddressLen)
 	}
 	return a.DB.SetSetting(ctx, meta.SettingDatacenterAddress, address)
 }
