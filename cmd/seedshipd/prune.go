@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/seedship/seedship/internal/meta"
 	"github.com/seedship/seedship/internal/pruner"
 	"github.com/seedship/seedship/internal/repo"
+	"github.com/seedship/seedship/internal/secret"
 	"github.com/seedship/seedship/internal/service"
 	"github.com/seedship/seedship/internal/store/prefix"
 	"github.com/seedship/seedship/internal/vault"
@@ -110,24 +110,8 @@ func (f *pruneFlags) run(ctx context.Context, e env, vaultName string) error {
 // password reads the repository password the customer handed over for
 // this run.
 func (f *pruneFlags) password(e env) ([]byte, error) {
-	file := f.passwordFile
-	if file == "" {
-		file = e.getenv("SEEDSHIP_PASSWORD_FILE")
-	}
-	if file != "" {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return nil, fmt.Errorf("read password file: %w", err)
-		}
-		pw := []byte(strings.TrimRight(string(b), "\r\n"))
-		clear(b)
-		if len(pw) == 0 {
-			return nil, fmt.Errorf("password file %s is empty", file)
-		}
-		return pw, nil
-	}
-	if pw := e.getenv("SEEDSHIP_PASSWORD"); pw != "" {
-		return []byte(pw), nil
+	if pw, ok, err := secret.Password(e.getenv, f.passwordFile); ok || err != nil {
+		return pw, err
 	}
 	return nil, errors.New("no repository password: retention needs the customer's repository password for this run; give it with --password-file FILE or SEEDSHIP_PASSWORD")
 }

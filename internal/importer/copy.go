@@ -3,17 +3,14 @@ package importer
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
-	"io"
 	"os"
 	"strings"
 
 	"github.com/seedship/seedship/internal/drive"
 	"github.com/seedship/seedship/internal/store"
+	"github.com/seedship/seedship/internal/verify"
 )
 
 // LogsDir is the top-level name, inside a container, of the import logs.
@@ -23,9 +20,6 @@ const LogsDir = "seedship-import-logs"
 
 // errMismatch: a file on the drive differs from its manifest entry.
 var errMismatch = errors.New("differs from the manifest")
-
-// emptySHA256 is the SHA-256 of no bytes.
-const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 // ObjectName returns the object name of manifest path p in container:
 // "CONTAINER/p". It fails unless p passes drive.CheckPath, the container is
@@ -51,77 +45,13 @@ func LogPrefix(container, job, driveID string) string {
 	return container + "/" + LogsDir + "/" + job + "/" + driveID
 }
 
-// verifyReader streams a file of a drive into Put while hashing it. The
-// read that would complete the file first checks that the file ends there
-// and that its SHA-256 matches; on a mismatch it withholds those bytes and
-// fails, so the store aborts the Put and the object never becomes visible.
-type verifyReader struct {
-	r    io.Reader
-	h    hash.Hash
-	n    int64
-	size int64
-	want string
-	path string
-	done bool
-	err  error // the drive-side failure, if any
-}
-
-func newVerifyReader(r io.Reader, f drive.File) *verifyReader {
-	return &verifyReader{r: r, h: sha256.New(), size: f.Size, want: f.SHA256, path: f.Path}
-}
-
-// Read implements io.Reader.
-func (v *verifyReader) Read(p []byte) (int, error) {
-	if v.err != nil {
-		return 0, v.err
+// driveErr says what went wrong reading file f through a verify.Reader:
+// a mismatch with the manifest, or an error of the drive.
+func driveErr(f drive.File, err error) error {
+	if errors.Is(err, verify.ErrMismatch) {
+		return fmt.Errorf("%w: file %s %w", errMismatch, f.Path, err)
 	}
-	if v.n == v.size {
-		if !v.done {
-			if err := v.finish(); err != nil {
-				return 0, err
-			}
-		}
-		return 0, io.EOF
-	}
-	if rem := v.size - v.n; int64(len(p)) > rem {
-		p = p[:rem]
-	}
-	n, err := v.r.Read(p)
-	v.h.Write(p[:n])
-	if v.n+int64(n) == v.size && n > 0 {
-		if ferr := v.finish(); ferr != nil {
-			return 0, ferr
-		}
-		v.n += int64(n)
-		return n, nil
-	}
-	v.n += int64(n)
-	switch {
-	case err == io.EOF:
-		return 0, v.fail(fmt.Errorf("%w: file %s ends after %d bytes, the manifest says %d", errMismatch, v.path, v.n, v.size))
-	case err != nil:
-		return 0, v.fail(fmt.Errorf("read %s from the drive: %w", v.path, err))
-	}
-	return n, nil
-}
-
-// finish checks, once every byte was hashed, that the file ends and that
-// the hash matches.
-func (v *verifyReader) finish() error {
-	v.done = true
-	var probe [1]byte
-	if n, _ := io.ReadFull(v.r, probe[:]); n > 0 {
-		return v.fail(fmt.Errorf("%w: file %s is longer than the %d bytes the manifest says", errMismatch, v.path, v.size))
-	}
-	if got := hex.EncodeToString(v.h.Sum(nil)); got != v.want {
-		return v.fail(fmt.Errorf("%w: file %s has SHA-256 %s, the manifest says %s", errMismatch, v.path, got, v.want))
-	}
-	return nil
-}
-
-func (v *verifyReader) fail(err error) error {
-	v.err = err
-	return err
+	return fmt.Errorf("read %s from the drive: %w", f.Path, err)
 }
 
 // outcome is what happened to one file.
@@ -148,9 +78,11 @@ func openChecked(root string, f drive.File) (*os.File, string) {
 		why = err.Error()
 	case fi.Size() != f.Size:
 		why = fmt.Sprintf("%v: file %s has %d bytes on the drive, the manifest says %d", errMismatch, f.Path, fi.Size(), f.Size)
-	case f.Size == 0 && f.SHA256 != emptySHA256:
+	case f.Size == 0:
 		// A store may create an empty object without reading: check first.
-		why = fmt.Sprintf("%v: file %s is empty, the manifest says SHA-256 %s", errMismatch, f.Path, f.SHA256)
+		if err := verify.CheckEmpty(f.SHA256); err != nil {
+			why = driveErr(f, err).Error()
+		}
 	}
 	if why != "" {
 		r.Close()
@@ -160,7 +92,7 @@ func openChecked(root string, f drive.File) (*os.File, string) {
 }
 
 // putStream copies a file too large to hold in memory into the store as
-// name, through a verifyReader. A problem of the file or the drive is an
+// name, through a verify.Reader. A problem of the file or the drive is an
 // outcome (failed, with the reason); an error is a problem of the store or
 // the context and stops the import.
 func putStream(ctx context.Context, st store.Store, root, name string, f drive.File) (outcome, string, error) {
@@ -169,10 +101,10 @@ func putStream(ctx context.Context, st store.Store, root, name string, f drive.F
 		return failed, why, nil
 	}
 	defer r.Close()
-	v := newVerifyReader(r, f)
+	v := verify.NewReader(r, f.Size, f.SHA256)
 	err := st.Put(ctx, name, v, f.Size)
-	if err != nil && v.err != nil {
-		return failed, v.err.Error(), nil
+	if err != nil && v.Err() != nil {
+		return failed, driveErr(f, v.Err()).Error(), nil
 	}
 	return putDone(ctx, st, name, f, err)
 }

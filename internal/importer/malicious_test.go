@@ -16,6 +16,7 @@ import (
 	"github.com/seedship/seedship/internal/importjob"
 	"github.com/seedship/seedship/internal/store"
 	"github.com/seedship/seedship/internal/store/mem"
+	"github.com/seedship/seedship/internal/verify"
 )
 
 // handDrive writes a drive by hand: files, then a manifest listing the
@@ -142,19 +143,40 @@ func TestVerifyReader(t *testing.T) {
 		{"long", content + "!", false},
 	} {
 		st := mem.New()
-		v := newVerifyReader(strings.NewReader(tc.data), f)
+		v := verify.NewReader(strings.NewReader(tc.data), f.Size, f.SHA256)
 		err := st.Put(context.Background(), "c/data/x", v, f.Size)
 		_, serr := st.Stat(context.Background(), "c/data/x")
-		if tc.ok != (err == nil) || tc.ok != (serr == nil) || !tc.ok && !errors.Is(v.err, errMismatch) {
-			t.Errorf("%s: Put = %v, stat %v, reader %v; want ok=%v", tc.name, err, serr, v.err, tc.ok)
+		if tc.ok != (err == nil) || tc.ok != (serr == nil) || !tc.ok && !errors.Is(driveErr(f, v.Err()), errMismatch) {
+			t.Errorf("%s: Put = %v, stat %v, reader %v; want ok=%v", tc.name, err, serr, v.Err(), tc.ok)
 		}
 	}
 	// A store that reads exactly size bytes never sees the last piece of a
 	// mismatching file.
-	v := newVerifyReader(strings.NewReader("hellO, drive"), f)
+	v := verify.NewReader(strings.NewReader("hellO, drive"), f.Size, f.SHA256)
 	got, err := io.ReadAll(io.LimitReader(v, f.Size))
 	if err == nil || len(got) == len(content) {
 		t.Errorf("exact-size read of a bad file = %d bytes, %v; want an error before the end", len(got), err)
+	}
+}
+
+// TestDriveErr: a mismatch names the file and the manifest; an error of
+// the drive names the file and the drive.
+func TestDriveErr(t *testing.T) {
+	f := entry("data/x", "hello, drive")
+	_, mism := io.ReadAll(verify.NewReader(strings.NewReader("hello"), f.Size, f.SHA256))
+	boom := errors.New("boom")
+	for _, tc := range []struct {
+		err  error
+		want string
+		is   error
+	}{
+		{mism, "differs from the manifest: file data/x ends after 5 bytes, expected 12", errMismatch},
+		{boom, "read data/x from the drive: boom", boom},
+	} {
+		err := driveErr(f, tc.err)
+		if err.Error() != tc.want || !errors.Is(err, tc.is) {
+			t.Errorf("driveErr(%v) = %q, want %q", tc.err, err, tc.want)
+		}
 	}
 }
 

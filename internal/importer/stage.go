@@ -6,13 +6,14 @@ import (
 
 	"github.com/seedship/seedship/internal/drive"
 	"github.com/seedship/seedship/internal/store"
+	"github.com/seedship/seedship/internal/verify"
 )
 
 // maxBuffered is the largest file that is read into memory and verified
 // before its Put (packs are 16 MiB by default). Such a file goes to the
 // store as a seekable body — one request on the cloud stores — while the
 // next file is read and hashed. Larger files are streamed through a
-// verifyReader.
+// verify.Reader.
 const maxBuffered = 64 << 20
 
 // putsInFlight is the number of files stored at once.
@@ -127,18 +128,18 @@ func readVerified(root string, f drive.File, buf []byte) ([]byte, string) {
 		return nil, why
 	}
 	defer r.Close()
-	v := newVerifyReader(r, f)
+	v := verify.NewReader(r, f.Size, f.SHA256)
 	for off := 0; off < len(buf); {
 		n, err := v.Read(buf[off:min(off+readPiece, len(buf))])
 		off += n
 		if err != nil && err != io.EOF {
-			return nil, err.Error()
+			return nil, driveErr(f, err).Error()
 		}
 	}
-	if !v.done {
+	if !v.Done() {
 		// An empty file: the first read checks that it is empty.
 		if _, err := v.Read(nil); err != io.EOF {
-			return nil, err.Error()
+			return nil, driveErr(f, err).Error()
 		}
 	}
 	return buf, ""

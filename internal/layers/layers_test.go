@@ -30,6 +30,8 @@ var allowed = map[string][]string{
 	"internal/store/location": {"internal/store", "internal/store/local", "internal/store/azure", "internal/store/s3"},
 	"internal/crypto":         {"internal/oid"},
 	"internal/chunker":        {},
+	"internal/verify":         {},
+	"internal/secret":         {},
 	"internal/pack":           {"internal/oid", "internal/store"},
 	"internal/index":          {"internal/oid", "internal/pack"},
 	"internal/snapshot":       {"internal/oid"},

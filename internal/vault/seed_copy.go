@@ -3,11 +3,8 @@ package vault
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"log/slog"
 	"slices"
@@ -16,6 +13,7 @@ import (
 
 	"github.com/seedship/seedship/internal/importjob"
 	"github.com/seedship/seedship/internal/store"
+	"github.com/seedship/seedship/internal/verify"
 )
 
 const (
@@ -25,12 +23,16 @@ const (
 	importLogsDir = "seedship-import-logs"
 	// maxConfigSize bounds a repository config read whole for comparison.
 	maxConfigSize = 64 << 10
-	// emptySHA256 is the SHA-256 of no bytes.
-	emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 )
 
 // errSeedMismatch: a seed object's bytes differ from what its name says.
 var errSeedMismatch = errors.New("does not match its name")
+
+// seedMismatch is the reason a seed object was refused by a verify.Reader
+// (verify.ErrMismatch).
+func seedMismatch(err error) string {
+	return fmt.Sprintf("%v: the object %v", errSeedMismatch, err)
+}
 
 // seedSource is an import job's storage container.
 type seedSource struct {
@@ -165,9 +167,11 @@ func (s *Server) adoptOne(ctx context.Context, rp repo, src *seedSource, fi stor
 	if o, why, err := s.inRepo(ctx, key, fi.Size); o != absent || err != nil {
 		return o, why, err
 	}
-	if fi.Size == 0 && sha != emptySHA256 {
+	if fi.Size == 0 {
 		// A store may create an empty object without reading: check first.
-		return damaged, fmt.Sprintf("SHA-256 %s %v", emptySHA256, errSeedMismatch), nil
+		if err := verify.CheckEmpty(sha); err != nil {
+			return damaged, seedMismatch(err), nil
+		}
 	}
 	if o, why, err := s.copyInStore(ctx, rp, src, fi, sha); o != absent || err != nil {
 		return o, why, err
@@ -195,9 +199,9 @@ func (s *Server) copyInStore(ctx context.Context, rp repo, src *seedSource, fi s
 	if !ok {
 		return absent, "", nil
 	}
-	var v *hashReader
+	var v *verify.Reader
 	check := func(r io.Reader) error {
-		v = &hashReader{r: r, h: sha256.New(), size: fi.Size, want: sha}
+		v = verify.NewReader(r, fi.Size, sha)
 		_, err := io.Copy(io.Discard, v)
 		return err
 	}
@@ -209,8 +213,8 @@ func (s *Server) copyInStore(ctx context.Context, rp repo, src *seedSource, fi s
 		return copiedInStore, "", nil
 	case errors.Is(err, store.ErrNotSupported):
 		return absent, "", nil
-	case v != nil && errors.Is(v.err, errSeedMismatch):
-		return damaged, v.err.Error(), nil
+	case v != nil && errors.Is(v.Err(), verify.ErrMismatch):
+		return damaged, seedMismatch(v.Err()), nil
 	case errors.Is(err, store.ErrNotFound) && src.gone(ctx, fi.Name):
 		return damaged, "disappeared from the container", nil
 	case errors.Is(err, store.ErrExists):
@@ -238,14 +242,14 @@ func (s *Server) stream(ctx context.Context, rp repo, src *seedSource, fi store.
 		return absent, "", fmt.Errorf("adopt %s: %w", fi.Name, err)
 	}
 	defer rc.Close()
-	v := &hashReader{r: rc, h: sha256.New(), size: fi.Size, want: sha}
+	v := verify.NewReader(rc, fi.Size, sha)
 	err = s.cfg.Store.Put(ctx, key, v, fi.Size)
 	switch {
 	case err == nil:
 		s.usage.add(rp.vaultID, fi.Size, 1)
 		return copied, "", nil
-	case errors.Is(v.err, errSeedMismatch):
-		return damaged, v.err.Error(), nil
+	case errors.Is(v.Err(), verify.ErrMismatch):
+		return damaged, seedMismatch(v.Err()), nil
 	case errors.Is(err, store.ErrExists):
 		return s.inRepo(ctx, key, fi.Size)
 	}
@@ -329,72 +333,6 @@ func readSmall(ctx context.Context, st store.Getter, name string) ([]byte, error
 		return nil, fmt.Errorf("read %s: more than %d bytes", name, maxConfigSize)
 	}
 	return b, nil
-}
-
-// hashReader streams a seed object into Put while hashing it. The read
-// that would complete the object first checks that the source ends there
-// and that the SHA-256 matches the name; on a mismatch it withholds those
-// bytes and fails, so the store aborts the Put and the object never
-// appears (stores are create-only and make an object visible only once
-// complete).
-type hashReader struct {
-	r    io.Reader
-	h    hash.Hash
-	n    int64
-	size int64
-	want string
-	done bool
-	err  error
-}
-
-// Read implements io.Reader.
-func (v *hashReader) Read(p []byte) (int, error) {
-	if v.err != nil {
-		return 0, v.err
-	}
-	if v.n == v.size {
-		if !v.done {
-			if err := v.finish(); err != nil {
-				return 0, err
-			}
-		}
-		return 0, io.EOF
-	}
-	p = p[:min(int64(len(p)), v.size-v.n)]
-	n, err := v.r.Read(p)
-	v.h.Write(p[:n])
-	if n > 0 && v.n+int64(n) == v.size {
-		if ferr := v.finish(); ferr != nil {
-			return 0, ferr
-		}
-	}
-	v.n += int64(n)
-	switch {
-	case n > 0 || err == nil:
-		return n, nil
-	case err == io.EOF:
-		return 0, v.fail(fmt.Errorf("%w: ends after %d bytes, listed with %d", errSeedMismatch, v.n, v.size))
-	}
-	return 0, v.fail(err)
-}
-
-// finish checks, once every byte was hashed, that the object ends and that
-// the hash matches.
-func (v *hashReader) finish() error {
-	v.done = true
-	var probe [1]byte
-	if n, _ := io.ReadFull(v.r, probe[:]); n > 0 {
-		return v.fail(fmt.Errorf("%w: longer than the %d bytes listed", errSeedMismatch, v.size))
-	}
-	if got := hex.EncodeToString(v.h.Sum(nil)); got != v.want {
-		return v.fail(fmt.Errorf("SHA-256 %s %w", got, errSeedMismatch))
-	}
-	return nil
-}
-
-func (v *hashReader) fail(err error) error {
-	v.err = err
-	return err
 }
 
 // cleanup deletes, one batch, the container objects named after after

@@ -23,6 +23,7 @@ import (
 	"github.com/seedship/seedship/internal/meta"
 	"github.com/seedship/seedship/internal/store"
 	"github.com/seedship/seedship/internal/store/mem"
+	"github.com/seedship/seedship/internal/verify"
 )
 
 // seedWorld is account acme with vault web, machines m1 and m2, and
@@ -263,8 +264,9 @@ func (w *seedWorld) damagedSeed(files map[string][]byte) map[string]string {
 		"data/00/" + sha([]byte("y")):     []byte("y"),
 	}
 	why := map[string]string{
-		tampered: "SHA-256 " + sha([]byte("not the real pack")) + " does not match its name",
-		empty:    "does not match its name", "foo/bar": "not a repository file",
+		tampered:                          "does not match its name: the object has SHA-256 " + sha([]byte("not the real pack")) + ", expected " + sha([]byte("the real pack")),
+		empty:                             "does not match its name: the object has SHA-256 " + sha(nil) + ", expected " + sha([]byte("x")),
+		"foo/bar":                         "not a repository file",
 		"keys/" + strings.Repeat("A", 64): "not a repository file", "data/00/" + sha([]byte("y")): "not a repository file",
 	}
 	for n, b := range bad {
@@ -489,26 +491,29 @@ func TestSeedBatches(t *testing.T) {
 	}
 }
 
-// TestHashReader: a store that reads exactly the announced size never
-// receives all of it when the hash does not match.
-func TestHashReader(t *testing.T) {
+// TestSeedMismatch: a store that reads exactly the announced size never
+// receives all of a seed object whose hash does not match, and the
+// reason says how it differs.
+func TestSeedMismatch(t *testing.T) {
 	good := []byte("pack bytes")
 	for _, tc := range []struct {
 		name    string
 		content []byte
-		size    int64
-		ok      bool
+		want    string // the reason; "" when it matches
 	}{
-		{"match", good, int64(len(good)), true},
-		{"mismatch", []byte("pack bytez"), int64(len(good)), false},
-		{"longer", append(bytes.Clone(good), '!'), int64(len(good)), false},
-		{"shorter", good[:5], int64(len(good)), false},
+		{"match", good, ""},
+		{"mismatch", []byte("pack bytez"), "does not match its name: the object has SHA-256 " + sha([]byte("pack bytez")) + ", expected " + sha(good)},
+		{"longer", append(bytes.Clone(good), '!'), "does not match its name: the object is longer than the expected 10 bytes"},
+		{"shorter", good[:5], "does not match its name: the object ends after 5 bytes, expected 10"},
 	} {
-		v := &hashReader{r: bytes.NewReader(tc.content), h: sha256.New(), size: tc.size, want: sha(good)}
-		buf := make([]byte, tc.size)
-		_, err := io.ReadFull(io.LimitReader(v, tc.size), buf)
-		if (err == nil) != tc.ok || !tc.ok && !errors.Is(v.err, errSeedMismatch) {
-			t.Errorf("%s: read the whole size: %v (reader error %v), want ok = %v", tc.name, err, v.err, tc.ok)
+		v := verify.NewReader(bytes.NewReader(tc.content), int64(len(good)), sha(good))
+		buf := make([]byte, len(good))
+		_, err := io.ReadFull(io.LimitReader(v, int64(len(good))), buf)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: read the whole size: %v", tc.name, err)
+		case tc.want != "" && (err == nil || !errors.Is(v.Err(), verify.ErrMismatch) || seedMismatch(v.Err()) != tc.want):
+			t.Errorf("%s: read the whole size: %v, reason %q; want %q", tc.name, err, seedMismatch(v.Err()), tc.want)
 		}
 	}
 }
