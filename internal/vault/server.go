@@ -53,7 +53,8 @@ type Limits struct {
 	SeedTimeout time.Duration
 	// SeedBatchTime, SeedBatchBytes and SeedBatchObjects end one adopt or
 	// cleanup call, whichever is reached first, once an object is handled
-	// (defaults 20 s, 1 GiB, 10000 objects); the caller continues from the
+	// (defaults 20 s, 16 GiB, 10000 objects: time is the bound that matters;
+	// each call lists the container again); the caller continues from the
 	// answer's next.
 	SeedBatchTime    time.Duration
 	SeedBatchBytes   int64
@@ -83,7 +84,7 @@ func (l Limits) withDefaults() Limits {
 	if l.SeedBatchTime <= 0 {
 		l.SeedBatchTime = 20 * time.Second
 	}
-	def(&l.SeedBatchBytes, 1<<30)
+	def(&l.SeedBatchBytes, 16<<30)
 	if l.SeedBatchObjects <= 0 {
 		l.SeedBatchObjects = 10000
 	}
