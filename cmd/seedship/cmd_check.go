@@ -63,6 +63,7 @@ the packs, so a schedule of checks covers everything over time.`,
 				printf(e.stdout, ": %d errors, %d warnings\n", len(rep.Errors), len(rep.Warnings))
 			}
 			if err != nil {
+				seedCheckHint(e, g)
 				return fmt.Errorf("check failed: %w", err)
 			}
 			printf(e.stdout, "no errors were found\n")

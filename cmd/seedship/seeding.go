@@ -310,6 +310,20 @@ func checkOneSeed(e env, job string) error {
 	return nil
 }
 
+// seedCheckHint explains missing packs that a seed still on its way holds.
+func seedCheckHint(e env, g *globals) {
+	if loc, err := g.location(e); err != nil || loc != vaultLocation {
+		return
+	}
+	ms, err := loadSeeds(e)
+	if err != nil {
+		return
+	}
+	if p := ms.active(); p != nil && openStagingStore(p) == nil {
+		printf(e.stderr, "note: the vault has not adopted the seed of import job %s yet and its staging location %s is not reachable: its packs are missing until a backup adopts it (seedship seed status)\n", p.Job, p.Staging)
+	}
+}
+
 // stagingGone reports whether dir no longer exists.
 func stagingGone(dir string) bool {
 	_, err := os.Stat(dir)

@@ -123,6 +123,9 @@ func offlineSeeding(t *testing.T, w walk) {
 		if err := os.RemoveAll(staging); err != nil {
 			t.Fatal(err)
 		}
+		if r := m.run(nil, "seedship", "check"); r.code == 0 || !strings.Contains(r.stderr, "has not adopted the seed of import job seed-1") {
+			t.Errorf("check with the seed's packs neither adopted nor reachable: exit %d\n%s", r.code, r.stderr)
+		}
 	}
 	r = m.ok("seedship", "backup", src)
 	t.Logf("adopting backup:\n%s%s", r.stdout, r.stderr)
