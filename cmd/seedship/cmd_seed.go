@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/seedship/seedship/internal/importjob"
 	"github.com/seedship/seedship/internal/seed"
 	"github.com/seedship/seedship/internal/store"
+	"github.com/seedship/seedship/internal/store/local"
 )
 
 func newSeedCmd(e env, g *globals) *cobra.Command {
@@ -28,7 +30,7 @@ the seed and re-sends what was lost.`,
 		Example: `  seedship seed status
   seedship seed cleanup --container`,
 	}
-	cmd.AddCommand(newSeedStatusCmd(e), newSeedAttachCmd(e), newSeedCleanupCmd(e, g))
+	cmd.AddCommand(newSeedStatusCmd(e), newSeedAttachCmd(e, g), newSeedCleanupCmd(e, g))
 	return cmd
 }
 
@@ -129,7 +131,7 @@ func printSeedStatus(e env, s seedStatus) {
 	}
 }
 
-func newSeedAttachCmd(e env) *cobra.Command {
+func newSeedAttachCmd(e env, g *globals) *cobra.Command {
 	var staging string
 	cmd := &cobra.Command{
 		Use:   "attach --staging DIR",
@@ -142,14 +144,14 @@ repository's. Exit code 0, or 1 when refused.`,
 		Example: `  seedship seed attach --staging /mnt/staging`,
 		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			return runSeedAttach(e, staging)
+			return runSeedAttach(c.Context(), e, g, staging)
 		},
 	}
 	cmd.Flags().StringVar(&staging, "staging", "", "the staging location `DIR`")
 	return cmd
 }
 
-func runSeedAttach(e env, staging string) error {
+func runSeedAttach(ctx context.Context, e env, g *globals, staging string) error {
 	if staging == "" {
 		return errors.New("no staging location: pass --staging DIR")
 	}
@@ -173,6 +175,9 @@ func runSeedAttach(e env, staging string) error {
 	if err := checkOneSeed(e, rec.Job); err != nil {
 		return err
 	}
+	if err := checkVaultIdentity(ctx, e, g, staging); err != nil {
+		return err
+	}
 	abs, err := filepath.Abs(staging)
 	if err != nil {
 		return err
@@ -188,6 +193,40 @@ func runSeedAttach(e env, staging string) error {
 	}
 	printf(e.stdout, "the seed of import job %s (staging %s) is attached: the next seedship backup to the vault continues it\n", rec.Job, abs)
 	return nil
+}
+
+// checkVaultIdentity refuses a staging location whose repository is not
+// the vault's, when the vault already holds one: the vault could never
+// adopt its packs.
+func checkVaultIdentity(ctx context.Context, e env, g *globals, staging string) error {
+	sst, err := local.Open(staging)
+	if err != nil {
+		return fmt.Errorf("staging location %s: %w", staging, err)
+	}
+	vst, err := openLocation(ctx, e, g, vaultLocation, false)
+	if err != nil {
+		return err
+	}
+	if _, err := seed.CopyFiles(ctx, sst, readOnly{vst}, []string{"config"}); errors.Is(err, seed.ErrOtherRepository) {
+		return fmt.Errorf("this machine's vault already holds a repository other than the staging location's (was seedship init run after registering?): the vault cannot adopt this seed; register the machine again with new vault credentials (a new machine has an empty repository) and attach the seed then")
+	} else if err != nil && !errors.Is(err, errReadOnly) {
+		return err
+	}
+	return nil
+}
+
+// errReadOnly: a write to a readOnly store.
+var errReadOnly = errors.New("read-only")
+
+// readOnly lets CopyFiles compare without writing: Put of a new object
+// fails with errReadOnly, of an existing one with store.ErrExists.
+type readOnly struct{ store.Store }
+
+func (r readOnly) Put(ctx context.Context, name string, _ io.Reader, _ int64) error {
+	if _, err := r.Store.Stat(ctx, name); err == nil {
+		return store.ErrExists
+	}
+	return errReadOnly
 }
 
 func newSeedCleanupCmd(e env, g *globals) *cobra.Command {

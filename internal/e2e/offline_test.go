@@ -66,6 +66,17 @@ func offlineSeeding(t *testing.T, w walk) {
 	if w.registerLate {
 		m.ok("seedship", "register", "--vault-credentials", cred)
 		m.ok("seedship", "seed", "attach", "--staging", staging)
+
+		// A machine whose vault repository was initialised on its own
+		// cannot take the seed: attach refuses it up front.
+		cred2 := filepath.Join(tmp, "cred2.json")
+		ops.ok("seedshipd", "vault", "credentials", "--data", data, "--account", "acme", "servers", "--out", cred2, "--valid", "1h", "--url", url)
+		m2 := newUser(t, "SEEDSHIP_CONFIG="+filepath.Join(tmp, "config2"), "SEEDSHIP_PASSWORD=secret")
+		m2.ok("seedship", "register", "--vault-credentials", cred2)
+		m2.ok("seedship", "init")
+		if r := m2.run(nil, "seedship", "seed", "attach", "--staging", staging); r.code == 0 || !strings.Contains(r.stderr, "already holds a repository other than the staging location's") {
+			t.Errorf("attach to a vault with its own repository: exit %d\n%s", r.code, r.stderr)
+		}
 	}
 
 	// Disk preparation onto three drives, shipping.
