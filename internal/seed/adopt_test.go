@@ -15,6 +15,7 @@ import (
 	"github.com/seedship/seedship/internal/pack"
 	"github.com/seedship/seedship/internal/repo"
 	"github.com/seedship/seedship/internal/store"
+	"github.com/seedship/seedship/internal/store/faulty"
 	"github.com/seedship/seedship/internal/store/mem"
 )
 
@@ -221,6 +222,41 @@ func TestDrivesDoneAndStates(t *testing.T) {
 		importjob.JobCompletedWithErrors: true, importjob.JobCancelled: false} {
 		if Adoptable(s) != want {
 			t.Errorf("Adoptable(%s) = %v", s, !want)
+		}
+	}
+}
+
+// TestRepairInterrupted: a repair that fails part-way (the vault refuses
+// or loses the acknowledgement of some writes) is finished by running it
+// again: nothing is lost, nothing sent twice is a problem.
+func TestRepairInterrupted(t *testing.T) {
+	ctx := context.Background()
+	staging := stagingRepo(t, 8)
+	packs := names(t, staging, "data/")
+	for _, effect := range []faulty.Effect{faulty.Fail, faulty.AckLost} {
+		vault := mem.New()
+		if _, err := CopyFiles(ctx, staging, vault, MetadataFiles); err != nil {
+			t.Fatal(err)
+		}
+		if err := staging.Delete(ctx, packs[len(packs)-1]); err != nil && !errors.Is(err, store.ErrNotFound) {
+			t.Fatal(err)
+		}
+		fst := faulty.New(vault, faulty.WithRules(faulty.Rule{Op: faulty.OpPut, Prefix: "", Nth: 3, Effect: effect}))
+		r := openVault(t, fst)
+		if _, err := Repair(ctx, r, fst, []store.Store{staging}, nil); err == nil {
+			t.Fatalf("%v: the first repair did not see its fault", effect)
+		}
+		fst.ClearRules()
+		r = openVault(t, fst)
+		res, err := Repair(ctx, r, fst, []store.Store{staging}, nil)
+		if err != nil {
+			t.Fatalf("%v: second repair: %v", effect, err)
+		}
+		if len(res.Lost) != 1 {
+			t.Errorf("%v: second repair lost %d packs, want the one staging lacks", effect, len(res.Lost))
+		}
+		if missing, err := openVault(t, vault).MissingPacks(ctx); err != nil || len(missing) != 0 {
+			t.Errorf("%v: after the second repair %v missing (%v)", effect, missing, err)
 		}
 	}
 }
