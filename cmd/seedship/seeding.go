@@ -166,7 +166,10 @@ func (sr *seedRun) sync(ctx context.Context, e env, vst store.Store) error {
 		return nil
 	}
 	if sr.staging == nil {
-		if _, err := vst.Stat(ctx, "config"); err != nil && !seed.Adoptable(p.JobState) {
+		if seed.Adoptable(p.JobState) {
+			return nil // the adoption brings the metadata from the container
+		}
+		if _, err := vst.Stat(ctx, "config"); err != nil {
 			return fmt.Errorf("the seed of import job %s is in staging location %s, which is not reachable, and the vault holds no repository yet: mount the staging location, or wait until the job reaches Packaging", p.Job, p.Staging)
 		}
 		printf(e.stderr, "warning: staging location %s of import job %s is not reachable: this backup cannot skip the data the seed holds\n", p.Staging, p.Job)
@@ -215,10 +218,15 @@ func (sr *seedRun) adopt(ctx context.Context, e env, g *globals, c *vault.Client
 	return nil
 }
 
-// repairRepo re-sends what the vault lacks, under a shared lock.
+// repairRepo re-sends what the vault lacks, under a shared lock: every
+// missing pack once the seed is adopted (or abandoned), the tree packs
+// while it travels.
 func (sr *seedRun) repairRepo(ctx context.Context, e env, g *globals, r *repo.Repository) error {
-	if sr == nil || !sr.repair {
+	if sr == nil {
 		return nil
+	}
+	if !sr.repair {
+		return sr.syncTrees(ctx, r)
 	}
 	var stagings []store.Store
 	if sr.staging != nil {
@@ -249,6 +257,31 @@ func (sr *seedRun) repairRepo(ctx context.Context, e env, g *globals, r *repo.Re
 		printf(sr.out, "the chunks of the %d lost pack(s) are read again from the source files by this backup\n", len(res.Lost))
 	}
 	return seed.SavePending(sr.ms.configDir, sr.p)
+}
+
+// syncTrees sends the seed's tree packs to the vault once, while the
+// staging location is there: with them, a seed snapshot survives a lost
+// drive even if the staging location is gone by the time of adoption.
+func (sr *seedRun) syncTrees(ctx context.Context, r *repo.Repository) error {
+	p := sr.p
+	if p.TreesSynced || !p.Synced || sr.staging == nil {
+		return nil
+	}
+	var n int
+	var size int64
+	err := withLock(ctx, r, false, func() error {
+		var err error
+		n, size, err = seed.SyncTreePacks(ctx, r, r.Store(), sr.staging)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("send the seed's tree packs to the vault: %w", err)
+	}
+	if n > 0 {
+		printf(sr.out, "sent the %d pack(s) holding the seed's directory trees to the vault (%s)\n", n, formatBytes(size))
+	}
+	p.TreesSynced = true
+	return seed.SavePending(sr.ms.configDir, p)
 }
 
 // finish records the adoption once the backup saved its snapshot and the

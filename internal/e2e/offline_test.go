@@ -162,7 +162,11 @@ func offlineSeeding(t *testing.T, w walk) {
 	latestTree := hashTree(t, src)
 	r = m.ok("seedship", "backup", "--json", src)
 	s := summary(t, r.stdout)
-	if s.FilesChanged != 1 || s.FilesNew != 0 || s.DataAdded > 5<<20 {
+	// The change is 400 KiB at 5 MiB into a 12 MiB file: the chunks before
+	// it are reused, and the chunker finds its old boundaries again after
+	// one chunk in half the cases, after up to 8 in the worst 1% (a
+	// sample of 300 chunker keys gave 8.1 MiB at most; docs/benchmarks.md).
+	if s.FilesChanged != 1 || s.FilesNew != 0 || s.DataAdded > 10<<20 {
 		t.Errorf("incremental after adoption: %+v", s)
 	}
 	t.Logf("first incremental after adoption: %d bytes changed, %d bytes added (%d chunks)", 400<<10, s.DataAdded, s.DataBlobs)

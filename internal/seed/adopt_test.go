@@ -260,3 +260,47 @@ func TestRepairInterrupted(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncTreePacks sends the packs holding trees, and only those.
+func TestSyncTreePacks(t *testing.T) {
+	ctx := context.Background()
+	staging := mem.New()
+	r, err := repo.Init(ctx, staging, testPassword, repo.Options{KDF: crypto.TestKDF(), PackSize: 2 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.NewChaCha8([32]byte{5})
+	for i := range 6 {
+		b := make([]byte, 1<<20)
+		rng.Read(b)
+		if _, _, err := r.SaveBlob(ctx, pack.DataBlob, b); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := r.SaveBlob(ctx, pack.TreeBlob, []byte(`{"nodes":[],"n":`+string(rune('0'+i))+`}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	vst := mem.New()
+	if _, err := CopyFiles(ctx, staging, vst, MetadataFiles); err != nil {
+		t.Fatal(err)
+	}
+	v := openVault(t, vst)
+	n, size, err := SyncTreePacks(ctx, v, vst, staging)
+	if err != nil || n != 1 || size == 0 {
+		t.Fatalf("SyncTreePacks = %d packs, %d bytes, %v; want the one tree pack", n, size, err)
+	}
+	sent := names(t, vst, "data/")
+	if len(sent) != 1 {
+		t.Fatalf("vault holds %d packs, want 1", len(sent))
+	}
+	missing, err := v.MissingPacks(ctx)
+	if err != nil || len(missing) != len(names(t, staging, "data/"))-1 {
+		t.Fatalf("still missing %d (%v), want every data pack", len(missing), err)
+	}
+	if n, _, err := SyncTreePacks(ctx, v, vst, staging); err != nil || n != 0 {
+		t.Errorf("second SyncTreePacks = %d, %v; want nothing to send", n, err)
+	}
+}

@@ -47,6 +47,9 @@ type Pending struct {
 	// Synced is set once the staging location's metadata (config, keys,
 	// index and snapshot files) is in the vault.
 	Synced bool `json:"synced"`
+	// TreesSynced is set once the packs holding the seed's trees are in
+	// the vault (they are small, and a lost tree cannot be rebuilt).
+	TreesSynced bool `json:"trees_synced,omitempty"`
 	// JobState is the import job's state when last seen.
 	JobState importjob.JobState `json:"job_state,omitempty"`
 	Created  time.Time          `json:"created"`

@@ -10,7 +10,9 @@ import (
 	"path"
 	"strings"
 
+	"github.com/seedship/seedship/internal/index"
 	"github.com/seedship/seedship/internal/oid"
+	"github.com/seedship/seedship/internal/pack"
 	"github.com/seedship/seedship/internal/repo"
 	"github.com/seedship/seedship/internal/store"
 )
@@ -205,4 +207,46 @@ func resend(ctx context.Context, dst store.Store, stagings []store.Store, name s
 		return int64(len(b)), nil
 	}
 	return -1, nil
+}
+
+// SyncTreePacks copies the packs holding tree blobs that the repository's
+// index lists but the vault lacks from the staging store: trees are a small
+// part of a seed, and with them in the vault a seed snapshot survives the
+// loss of a drive and of the staging location as far as its files' data
+// can be read again from the sources (a lost tree could never be rebuilt:
+// the directories it described have changed since). It returns how many
+// packs and bytes it sent. The caller holds a repository lock.
+func SyncTreePacks(ctx context.Context, r *repo.Repository, dst, staging store.Store) (int, int64, error) {
+	missing, err := r.MissingPacks(ctx)
+	if err != nil || len(missing) == 0 {
+		return 0, 0, err
+	}
+	want := make(map[oid.ID]bool, len(missing))
+	for _, id := range missing {
+		want[id] = false
+	}
+	r.Index().Each(func(e index.Entry) bool {
+		if e.Type == pack.TreeBlob {
+			if _, ok := want[e.Pack]; ok {
+				want[e.Pack] = true
+			}
+		}
+		return true
+	})
+	var n int
+	var bytes int64
+	for _, id := range missing {
+		if !want[id] {
+			continue
+		}
+		size, err := resend(ctx, dst, []store.Store{staging}, repo.PackName(id), id)
+		if err != nil {
+			return n, bytes, err
+		}
+		if size >= 0 {
+			n++
+			bytes += size
+		}
+	}
+	return n, bytes, nil
 }
