@@ -1,12 +1,8 @@
 package azure
 
 import (
-	"bytes"
-	"errors"
-	"io"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,179 +10,51 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
 
 	"github.com/seedship/seedship/internal/store"
-	"github.com/seedship/seedship/internal/store/mem"
 	"github.com/seedship/seedship/internal/store/storetest"
 )
-
-// putBytes creates name in st with content b.
-func putBytes(t *testing.T, st store.Store, name string, b []byte) {
-	t.Helper()
-	if err := st.Put(t.Context(), name, bytes.NewReader(b), int64(len(b))); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// reading is a check that keeps what it read.
-func reading(seen *[]byte) func(io.Reader) error {
-	return func(r io.Reader) error {
-		var err error
-		*seen, err = io.ReadAll(r)
-		return err
-	}
-}
 
 // isCopy reports whether req is a server-side copy.
 func isCopy(req *http.Request) bool {
 	return req.Method == http.MethodPut && storetest.Header(req, "x-ms-copy-source") != ""
 }
 
-func TestCopy(t *testing.T) {
-	var copies atomic.Int32
-	cfg := testConfig(t)
-	cfg.HTTPClient = &http.Client{Transport: newFaultTransport(func(n int, req *http.Request, next http.RoundTripper) (*http.Response, error) {
-		if isCopy(req) {
-			copies.Add(1)
-		}
-		return next.RoundTrip(req)
-	})}
-	dst := newTestStore(t, cfg)
-	src := newTestStore(t, testConfig(t)) // another container
-	ctx := t.Context()
-	data, _ := io.ReadAll(storetest.GenReader(3, 1<<20+17))
-	putBytes(t, src, "c/data/ab/one", data)
-	for _, tc := range []struct {
-		name       string
-		from       *Store
-		fromName   string
-		to         string
-		wantCopies int32
-	}{
-		{"other container", src, "c/data/ab/one", "data/ab/one", 1},
-		{"same container", dst, "data/ab/one", "data/ab/again", 2},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var seen []byte
-			if err := dst.Copy(ctx, tc.to, tc.from, tc.fromName, reading(&seen)); err != nil {
-				t.Fatalf("Copy = %v", err)
-			}
-			if !bytes.Equal(seen, data) {
-				t.Errorf("check saw %d bytes, want the %d of the source", len(seen), len(data))
-			}
-			if got, err := store.ReadAll(ctx, dst, tc.to); err != nil || !bytes.Equal(got, data) {
-				t.Errorf("copy = %d bytes, %v; want the source's %d", len(got), err, len(data))
-			}
-			if got := copies.Load(); got != tc.wantCopies {
-				t.Errorf("%d copy requests so far, want %d", got, tc.wantCopies)
-			}
-		})
-	}
-	if err := dst.Copy(ctx, "data/ab/nocheck", src, "c/data/ab/one", nil); err != nil {
-		t.Errorf("Copy without check = %v", err)
-	}
+// TestCopier runs the Copier suite on two containers of Azurite. The
+// service reports an existing dst only by failing the copy, after check
+// read the source.
+func TestCopier(t *testing.T) {
+	requireAzurite(t)
+	storetest.RunCopier(t, storetest.CopierBackend{
+		NewPair: func(t *testing.T, fn storetest.FaultFunc) (store.Store, store.Store) {
+			cfg := testConfig(t)
+			cfg.HTTPClient = &http.Client{Transport: newFaultTransport(fn)}
+			return newTestStore(t, cfg), newTestStore(t, testConfig(t))
+		},
+		IsCopy: isCopy,
+		Busy: func(req *http.Request) *http.Response {
+			return status(req, http.StatusServiceUnavailable, "ServerBusy")
+		},
+		Refused:          refusedSources,
+		CheckWhenExists:  true,
+		ErrSourceChanged: errSourceChanged,
+	})
 }
 
-func TestCopyRefused(t *testing.T) {
-	dst := newTestStore(t, testConfig(t))
-	src := newTestStore(t, testConfig(t))
-	ctx := t.Context()
-	putBytes(t, src, "a", []byte("source"))
-	putBytes(t, dst, "exists", []byte("existing"))
-	otherCfg := testConfig(t)
-	otherCfg.ConnectionString = ""
-	otherCfg.Account, otherCfg.Key = "otheraccount", "a2V5"
-	other, err := New(otherCfg)
+// refusedSources returns stores over src's container that a store of the
+// test account cannot copy from: another account, and src's account on
+// another endpoint.
+func refusedSources(t *testing.T, src store.Store) map[string]store.Store {
+	loc := src.(*Store).loc
+	fields := parseConnString(src.(*Store).cfg.ConnectionString)
+	otherAccount, err := New(Config{Location: loc, Account: "otheraccount", Key: "a2V5"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	called := false
-	check := func(io.Reader) error { called = true; return nil }
-	for _, tc := range []struct {
-		name      string
-		src       store.Store
-		dst, from string
-		want      error
-	}{
-		{"dst exists", src, "exists", "a", store.ErrExists},
-		{"missing source", src, "new", "missing", store.ErrNotFound},
-		{"other account", other, "new", "a", store.ErrNotSupported},
-		{"not an Azure store", mem.New(), "new", "a", store.ErrNotSupported},
-		{"invalid dst", src, "/new", "a", store.ErrInvalidName},
-	} {
-		called = false
-		if err := dst.Copy(ctx, tc.dst, tc.src, tc.from, check); !errors.Is(err, tc.want) {
-			t.Errorf("%s: Copy = %v, want %v", tc.name, err, tc.want)
-		}
-		if called != (tc.name == "dst exists") {
-			t.Errorf("%s: check called = %v", tc.name, called)
-		}
+	otherHost, err := New(Config{Location: loc, Account: fields["AccountName"], Key: fields["AccountKey"],
+		Endpoint: "http://127.0.0.1:1/" + fields["AccountName"]})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got, _ := store.ReadAll(ctx, dst, "exists"); string(got) != "existing" {
-		t.Errorf("dst = %q after a refused copy, want it untouched", got)
-	}
-	if _, err := dst.Stat(ctx, "new"); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("Stat(new) after refused copies = %v, want ErrNotFound", err)
-	}
-}
-
-func TestCopyCheckFails(t *testing.T) {
-	dst := newTestStore(t, testConfig(t))
-	ctx := t.Context()
-	putBytes(t, dst, "src", []byte("damaged"))
-	bad := errors.New("checksum mismatch")
-	err := dst.Copy(ctx, "dst", dst, "src", func(r io.Reader) error { return bad })
-	if !errors.Is(err, bad) {
-		t.Errorf("Copy = %v, want the check's error", err)
-	}
-	if _, err := dst.Stat(ctx, "dst"); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("Stat(dst) after a failed check = %v, want ErrNotFound", err)
-	}
-}
-
-// A source replaced after check read it is not copied.
-func TestCopySourceChanged(t *testing.T) {
-	dst := newTestStore(t, testConfig(t))
-	ctx := t.Context()
-	putBytes(t, dst, "src", []byte("checked"))
-	err := dst.Copy(ctx, "dst", dst, "src", func(r io.Reader) error {
-		io.Copy(io.Discard, r)
-		if err := dst.Delete(ctx, "src"); err != nil {
-			return err
-		}
-		return dst.Put(ctx, "src", bytes.NewReader([]byte("swapped")), 7)
-	})
-	if !errors.Is(err, errSourceChanged) {
-		t.Errorf("Copy of a swapped source = %v, want errSourceChanged", err)
-	}
-	if _, err := dst.Stat(ctx, "dst"); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("Stat(dst) = %v, want ErrNotFound", err)
-	}
-}
-
-// The answer to the copy is lost; the retry finds the blob with its token
-// and reports success.
-func TestCopyLostAnswer(t *testing.T) {
-	cfg := testConfig(t)
-	var lost atomic.Bool
-	cfg.HTTPClient = &http.Client{Transport: newFaultTransport(func(n int, req *http.Request, next http.RoundTripper) (*http.Response, error) {
-		resp, err := next.RoundTrip(req)
-		if err == nil && isCopy(req) && lost.CompareAndSwap(false, true) {
-			resp.Body.Close()
-			return status(req, http.StatusServiceUnavailable, "ServerBusy"), nil
-		}
-		return resp, err
-	})}
-	dst := newTestStore(t, cfg)
-	ctx := t.Context()
-	putBytes(t, dst, "src", []byte("data"))
-	if err := dst.Copy(ctx, "dst", dst, "src", nil); err != nil {
-		t.Errorf("Copy after a lost answer = %v", err)
-	}
-	if !lost.Load() {
-		t.Errorf("no answer was lost")
-	}
-	if got, err := store.ReadAll(ctx, dst, "dst"); err != nil || string(got) != "data" {
-		t.Errorf("copy = %q, %v; want %q", got, err, "data")
-	}
+	return map[string]store.Store{"other account": otherAccount, "other endpoint": otherHost}
 }
 
 // A source store that authenticates with a SAS token lets the service read
@@ -194,13 +62,10 @@ func TestCopyLostAnswer(t *testing.T) {
 func TestCopyFromSASStore(t *testing.T) {
 	keyed := newTestStore(t, testConfig(t))
 	ctx := t.Context()
-	putBytes(t, keyed, "a", []byte("through a SAS"))
-	fields := map[string]string{}
-	for _, part := range strings.Split(keyed.cfg.ConnectionString, ";") {
-		if k, v, ok := strings.Cut(part, "="); ok {
-			fields[k] = v
-		}
+	if err := keyed.Put(ctx, "a", strings.NewReader("through a SAS"), 13); err != nil {
+		t.Fatal(err)
 	}
+	fields := parseConnString(keyed.cfg.ConnectionString)
 	cred, err := azblob.NewSharedKeyCredential(fields["AccountName"], fields["AccountKey"])
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,8 @@
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T) store.Store { return mem.New() })
 //	}
+//
+// A backend whose stores implement store.Copier also calls RunCopier.
 package storetest
 
 import (
