@@ -62,12 +62,9 @@ type Config struct {
 	SASToken         string
 	Endpoint         string // service URL; default https://ACCOUNT.blob.core.windows.net/
 
-	PartSize     int64 // block size for staged uploads; default DefaultPartSize
-	Concurrency  int   // blocks in memory and in flight per Put; default DefaultConcurrency
-	SinglePutMax int64 // seekable bodies up to this size go up in one request; < 0: none
-	MaxAttempts  int   // tries per request, first included; default DefaultMaxAttempts
-	RetryBase    time.Duration
-	RetryMax     time.Duration
+	// Tuning: part size, concurrency, single-request limit and retries;
+	// zero fields take the Default* values of this package.
+	transfer.Tuning
 
 	// HTTPClient carries the requests; nil means a transport tuned for
 	// parallel transfers.
@@ -171,25 +168,13 @@ func New(cfg Config) (*Store, error) {
 	return s, nil
 }
 
+// defaultTuning fills the zero fields of Config.Tuning.
+var defaultTuning = transfer.Tuning{PartSize: DefaultPartSize, Concurrency: DefaultConcurrency,
+	SinglePutMax: DefaultSinglePutMax, MaxAttempts: DefaultMaxAttempts,
+	RetryBase: 200 * time.Millisecond, RetryMax: 15 * time.Second}
+
 func withDefaults(cfg Config) Config {
-	if cfg.PartSize == 0 {
-		cfg.PartSize = DefaultPartSize
-	}
-	if cfg.Concurrency == 0 {
-		cfg.Concurrency = DefaultConcurrency
-	}
-	if cfg.SinglePutMax == 0 {
-		cfg.SinglePutMax = DefaultSinglePutMax
-	}
-	if cfg.MaxAttempts == 0 {
-		cfg.MaxAttempts = DefaultMaxAttempts
-	}
-	if cfg.RetryBase == 0 {
-		cfg.RetryBase = 200 * time.Millisecond
-	}
-	if cfg.RetryMax == 0 {
-		cfg.RetryMax = 15 * time.Second
-	}
+	cfg.Tuning = cfg.Tuning.WithDefaults(defaultTuning)
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Transport: transfer.NewTransport(cfg.Concurrency)}
 	}

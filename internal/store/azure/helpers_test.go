@@ -37,8 +37,7 @@ func testConfig(t testing.TB) Config {
 	return Config{
 		Location:         Location{Container: "seedship-test-" + hex.EncodeToString(b[:]), Prefix: "repo"},
 		ConnectionString: cs,
-		RetryBase:        10 * time.Millisecond,
-		RetryMax:         100 * time.Millisecond,
+		Tuning:           transfer.Tuning{RetryBase: 10 * time.Millisecond, RetryMax: 100 * time.Millisecond},
 	}
 }
 

@@ -31,11 +31,8 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, size int64) e
 	if err := store.ValidName(name); err != nil {
 		return err
 	}
-	if size < -1 {
-		return fmt.Errorf("%s: put %s: negative size %d", s.loc, name, size)
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("%s: put %s: %w", s.loc, name, err)
+	if err := transfer.CheckPut(ctx, s.loc, name, size); err != nil {
+		return err
 	}
 	token := newToken()
 	if rs, ok := r.(io.ReadSeeker); ok && size >= 0 && size <= s.cfg.SinglePutMax {

@@ -21,8 +21,8 @@ func (s *Store) Get(ctx context.Context, name string, offset, length int64) (io.
 	if err := store.ValidName(name); err != nil {
 		return nil, err
 	}
-	if offset < 0 {
-		return nil, fmt.Errorf("%s: get %s: negative offset %d", s.loc, name, offset)
+	if err := transfer.CheckGet(s.loc, name, offset); err != nil {
+		return nil, err
 	}
 	if length == 0 {
 		return s.emptyRange(ctx, name, offset, length)

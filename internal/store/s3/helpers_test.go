@@ -48,8 +48,7 @@ func testConfig(t testing.TB) Config {
 		AccessKey: os.Getenv(EnvAccessKey),
 		SecretKey: os.Getenv(EnvSecretKey),
 		Region:    os.Getenv(EnvRegion),
-		RetryBase: 10 * time.Millisecond,
-		RetryMax:  100 * time.Millisecond,
+		Tuning:    transfer.Tuning{RetryBase: 10 * time.Millisecond, RetryMax: 100 * time.Millisecond},
 	}
 }
 

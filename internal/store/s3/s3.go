@@ -65,12 +65,9 @@ type Config struct {
 	Profile         string // profile in CredentialsFile, used when AccessKey is empty
 	CredentialsFile string // default ~/.aws/credentials
 
-	PartSize     int64 // multipart part size; default DefaultPartSize
-	Concurrency  int   // parts in memory and in flight per Put; default DefaultConcurrency
-	SinglePutMax int64 // seekable bodies up to this size go up in one request; < 0: none
-	MaxAttempts  int   // tries per request, first included; default DefaultMaxAttempts
-	RetryBase    time.Duration
-	RetryMax     time.Duration
+	// Tuning: part size, concurrency, single-request limit and retries;
+	// zero fields take the Default* values of this package.
+	transfer.Tuning
 
 	// Transport carries the requests; nil means one tuned for parallel
 	// transfers.
@@ -190,25 +187,13 @@ func New(cfg Config) (*Store, error) {
 	return s, nil
 }
 
+// defaultTuning fills the zero fields of Config.Tuning.
+var defaultTuning = transfer.Tuning{PartSize: DefaultPartSize, Concurrency: DefaultConcurrency,
+	SinglePutMax: DefaultSinglePutMax, MaxAttempts: DefaultMaxAttempts,
+	RetryBase: 200 * time.Millisecond, RetryMax: 15 * time.Second}
+
 func withDefaults(cfg Config) Config {
-	if cfg.PartSize == 0 {
-		cfg.PartSize = DefaultPartSize
-	}
-	if cfg.Concurrency == 0 {
-		cfg.Concurrency = DefaultConcurrency
-	}
-	if cfg.SinglePutMax == 0 {
-		cfg.SinglePutMax = DefaultSinglePutMax
-	}
-	if cfg.MaxAttempts == 0 {
-		cfg.MaxAttempts = DefaultMaxAttempts
-	}
-	if cfg.RetryBase == 0 {
-		cfg.RetryBase = 200 * time.Millisecond
-	}
-	if cfg.RetryMax == 0 {
-		cfg.RetryMax = 15 * time.Second
-	}
+	cfg.Tuning = cfg.Tuning.WithDefaults(defaultTuning)
 	if cfg.Region == "" && cfg.Location.Endpoint != "" {
 		cfg.Region = "us-east-1"
 	}
